@@ -1,0 +1,137 @@
+/**
+ * The two contracts every backend implements: `Store` (L2) and `InvalidationBus` (the ordered
+ * invalidation log). Core owns every key and every stored byte; adapters move opaque strings.
+ *
+ * Key rules adapters may rely on (core guarantees them):
+ * - Keys are printable ASCII (identifiers are encoded by core), at most a few hundred bytes.
+ * - A key that belongs to one user carries that user's cluster hash tag `{...}`, and so do the
+ *   fence counter and the first owner index passed with it: atomic work for one user stays in
+ *   one slot. Further owners (a team index) may sit in another slot: adapters update those with
+ *   separate per-slot commands, not atomically, and say so.
+ */
+
+/** Called to stop a subscription or a listener. Safe to call more than once. */
+export type Unsubscribe = () => void;
+
+/** Connection health of a bus follower, as seen by the cache. */
+export type BusState = "up" | "down";
+
+/** The stale-fill guard: a write happens only while the counter at `key` still reads `value`
+ *  (a missing counter reads 0). Core bumps the counter with `incr` on every invalidation. */
+export interface Fence {
+  readonly key: string;
+  readonly value: number;
+}
+
+/** Whether `member` is a live (unexpired) member of the set at `set`. */
+export interface MemberCheck {
+  readonly set: string;
+  readonly member: string;
+}
+
+/** What `Store.read` returns: one slot per requested key and per requested member check. */
+export interface ReadResult {
+  /** `values[i]` is the live value of `keys[i]`, or `undefined` when there is none. */
+  readonly values: (string | undefined)[];
+  /** `members[i]` is true when `members[i]` of the request is a live member. */
+  readonly members: boolean[];
+}
+
+/** L2. Values are opaque strings, round-tripped byte for byte. `undefined` means no live entry.
+ *  Every method may reject (network, timeout): core wraps every call in its failure policy. */
+export interface Store {
+  /** A short name for logs and stats ("memory", "redis", "valkey", "libsql"). */
+  readonly name: string;
+  /** Returns the live value of `key`, or undefined when absent or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Returns the live values of `keys`, position for position (undefined where absent). */
+  getMany(keys: string[]): Promise<(string | undefined)[]>;
+  /** Returns values and member checks in one round trip (the context read on an L1 miss). */
+  read(keys: string[], members: MemberCheck[]): Promise<ReadResult>;
+  /** Stores `value` until `expiresAt` (absolute epoch ms) and records `key` under each owner
+   *  index. A deadline already past is accepted and leaves no live value. */
+  set(key: string, value: string, expiresAt: number, owners?: string[]): Promise<void>;
+  /** Like `set`, but only if `fence` still holds its expected value; atomic with the check.
+   *  Returns true if written, false if the fence had moved (nothing written). */
+  setIfFence(
+    key: string,
+    value: string,
+    expiresAt: number,
+    fence: Fence,
+    owners?: string[],
+  ): Promise<boolean>;
+  /** Deletes `keys` (absent keys are ignored). Resolves once they are gone. */
+  deleteMany(keys: string[]): Promise<void>;
+  /** Deletes every key recorded under `owner`, and the index itself. Cost grows with that
+   *  owner's entries, never with the size of the keyspace (no SCAN, no KEYS, no patterns). */
+  deleteOwner(owner: string): Promise<void>;
+  /** Atomically adds 1 to the counter at `key` (missing = 0) and returns the new value. When
+   *  `expiresAt` is given, the counter lives at least until then. */
+  incr(key: string, expiresAt?: number): Promise<number>;
+  /** Returns the counter at `key` (0 when missing). */
+  getCounter(key: string): Promise<number>;
+  /** Adds `member` to the set at `set`, live until `expiresAt` (a later deadline for the same
+   *  member wins; an earlier one never shortens it). Expired members are pruned so the set
+   *  stays bounded by its live members. */
+  addMember(set: string, member: string, expiresAt: number): Promise<void>;
+  /** Returns true if `member` is a live member of `set`. */
+  hasMember(set: string, member: string): Promise<boolean>;
+  /** Returns the number of live members of `set` (for stats and bounded-memory tests). */
+  countMembers(set: string): Promise<number>;
+  /** Releases what the store opened (never a client it was given). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** One entry of the invalidation log. Adapters transport these as the string produced by
+ *  `encodeMessage` and read them back with `decodeMessage` (which rejects malformed input). */
+export type InvalidationMessage =
+  /** Everything cached about a user. */
+  | { readonly type: "user"; readonly email: string }
+  /** A token is revoked (until `expiresAt` when known). */
+  | { readonly type: "revoke"; readonly jti: string; readonly expiresAt?: number }
+  /** One role of one user in one team. */
+  | { readonly type: "role"; readonly email: string; readonly teamId: string }
+  /** Every role in one team. */
+  | { readonly type: "teamRoles"; readonly teamId: string }
+  /** A user's team lists. */
+  | { readonly type: "teams"; readonly email: string }
+  /** A user's membership checks. */
+  | { readonly type: "membership"; readonly email: string }
+  /** A user's team-derived entries: roles, team lists, membership checks and contexts. */
+  | { readonly type: "team"; readonly email: string }
+  /** Every kind, on every instance; revocations survive. */
+  | { readonly type: "all"; readonly generation: number };
+
+/** Callbacks a bus follower drives, in log order. */
+export interface BusHandlers {
+  /** An entry of the log, delivered in order, each once per subscription. */
+  message(message: InvalidationMessage): void;
+  /** The follower may have missed entries (the log was trimmed past its position, or its
+   *  position is unknown after a restart of the log): the cache flushes its L1. */
+  reset(): void;
+  /** The follower has just confirmed it has applied the log up to its end, at epoch ms `at`
+   *  (an empty blocking read that returned, or a poll that found nothing newer). Core trusts
+   *  its L1 only while the last confirmation is younger than `maxStaleMs`. */
+  caughtUp(at: number): void;
+}
+
+/** Cross-instance invalidation: an ordered log that every instance follows, not fire-and-forget
+ *  pub/sub. Separate from Store so backends can be mixed (libSQL L2 + Redis log). */
+export interface InvalidationBus {
+  /** A short name for logs and stats. */
+  readonly name: string;
+  /** Appends to the log; resolves once the log has it (rejects if it could not be appended). */
+  publish(message: InvalidationMessage): Promise<void>;
+  /** Follows the log from its current end, in order, resuming from its last position after a
+   *  reconnect. Confirms progress through `handlers.caughtUp` at least every
+   *  `confirmIntervalMs` (an adapter option, default 250 ms) while healthy.
+   *  Resolves once following has started; the returned function stops it. */
+  subscribe(handlers: BusHandlers): Promise<Unsubscribe>;
+  /** Listens to health changes: "up" once following works, "down" when a read or connection
+   *  fails. Returns a function that stops listening. */
+  onState(listener: (state: BusState) => void): Unsubscribe;
+  /** Counts of entries dropped because they failed to decode. */
+  readonly dropped: number;
+  /** Stops following and releases what the bus opened (never a client it was given). */
+  close(): Promise<void>;
+}
