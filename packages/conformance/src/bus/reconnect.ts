@@ -1,0 +1,48 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { busTests } from "../define.ts";
+import { waitUntil } from "../wait.ts";
+import { attemptsFor, follow, numbered, numbers } from "./recorder.ts";
+
+export const reconnectTests = busTests([
+  {
+    name: "reconnect: an interrupted follower reconnects by itself and loses nothing",
+    needs: ["interrupt"],
+    async run({ log, createBus, confirmIntervalMs, tag }) {
+      const publisher = await createBus();
+      const bus = await createBus();
+      const f = await follow(bus);
+      const attempts = attemptsFor(confirmIntervalMs);
+      await publisher.publish(numbered(tag, 0));
+      await waitUntil(() => f.messages.length >= 1, "the first entry arrived", { attempts });
+      await log.interrupt?.(bus);
+      for (let i = 1; i <= 5; i++) await publisher.publish(numbered(tag, i));
+      await waitUntil(() => f.messages.length >= 6, "all 6 entries arrived", { attempts });
+      await log.interrupt?.(bus);
+      await publisher.publish(numbered(tag, 6));
+      await waitUntil(() => f.messages.length >= 7, "all 7 entries arrived", { attempts });
+      deepStrictEqual(numbers(f.messages, tag), [0, 1, 2, 3, 4, 5, 6], "lost or repeated");
+      strictEqual(f.resets, 0, "a reconnect within the log is not a reset");
+    },
+  },
+  {
+    name: "reconnect: state goes down when the connection is cut and up after reconnecting",
+    needs: ["interrupt"],
+    async run({ log, createBus, confirmIntervalMs }) {
+      const bus = await createBus();
+      const f = await follow(bus);
+      const attempts = attemptsFor(confirmIntervalMs);
+      await waitUntil(() => f.states.at(-1) === "up", "the follower is up", { attempts });
+      const seen = f.states.length;
+      await log.interrupt?.(bus);
+      await waitUntil(
+        () => f.states.slice(seen).includes("down") && f.states.at(-1) === "up",
+        "down, then up again",
+        { attempts },
+      );
+      const confirmations = f.caughtUp.length;
+      await waitUntil(() => f.caughtUp.length > confirmations, "confirmations resumed", {
+        attempts,
+      });
+    },
+  },
+]);

@@ -1,0 +1,89 @@
+import type { InvalidationBus, Store } from "@authcache/core";
+import type { BusTestName } from "./bus/index.ts";
+import type { StoreTestName } from "./store/index.ts";
+
+/**
+ * The test runner, passed in so one suite runs under `bun test`, `node --test` and `deno test`.
+ * Every test the suite registers is sequential-safe and independent of the others' order.
+ */
+export interface SuiteRunner {
+  /** Registers one test. `timeoutMs` is the suite's budget for it; a runner without per-test
+   *  timeouts (Deno.test) may ignore it. */
+  test(name: string, fn: () => Promise<void>, timeoutMs: number): void;
+  /** Registers a skipped test so the opt-out shows in the runner's report (`test.skip`,
+   *  `Deno.test({ ignore: true })`). Without it, opted-out tests are not registered at all. */
+  skipTest?(name: string, reason: string): void;
+  /** Runs `fn` once before the suite's tests (Bun `beforeAll`, node:test `before`). Without it,
+   *  `setup` runs lazily inside the first test that needs the backend. */
+  beforeAll?(fn: () => Promise<void>): void;
+  /** Runs `fn` once after the suite's tests (Bun `afterAll`, node:test `after`). Without it
+   *  (Deno.test), `cleanup` is registered as one last test named "<name> cleanup". */
+  afterAll?(fn: () => Promise<void>): void;
+}
+
+/** Options shared by both suites. */
+interface SuiteBase extends SuiteRunner {
+  /** Prefixes every test name, e.g. "redis standalone". */
+  readonly name: string;
+  /** Prepares shared resources (start a server, open a shared client). Runs once. */
+  setup?(): Promise<void>;
+  /** Releases what `setup` prepared. Runs once, after every test, even when tests failed. */
+  cleanup?(): Promise<void>;
+  /** Per-test budget in ms (default 15 000); passed to `test`. */
+  readonly timeoutMs?: number;
+}
+
+/** Options of `runStoreSuite`. */
+export interface StoreSuiteOptions extends SuiteBase {
+  /** Returns a Store ready for use. Each test calls it (sometimes twice, for a second instance
+   *  on the same backend) and closes what it got with `store.close()`. Tests build their keys
+   *  under a prefix unique to the run and to the test, so stores on one shared server or one
+   *  shared client do not see each other's keys. */
+  createStore(): Promise<Store>;
+  /** Named opt-outs. Each value says why the test does not apply and which test covers the
+   *  behaviour instead (STYLE.md); an empty reason is rejected. */
+  readonly skip?: Partial<Record<StoreTestName, string>>;
+  readonly timing?: {
+    /** Granularity of the backend's expiry in ms (default 1). Expiry waits scale with it. */
+    readonly resolutionMs?: number;
+  };
+}
+
+/**
+ * One invalidation log, fresh for one test, and the hooks that act on it. `runBusSuite` calls
+ * `createLog()` once per test, so tests never see each other's entries.
+ */
+export interface TestLog {
+  /** Returns another bus instance following this log (a process of the fleet). Every call
+   *  returns a new, independent instance; the suite closes each one with `bus.close()`. */
+  createBus(): Promise<InvalidationBus>;
+  /** Makes `bus` fall behind: until `resume`, it neither delivers entries nor confirms
+   *  (`caughtUp`), while the log keeps growing. Needed by "pause: ..." and "trim: ...". */
+  pause?(bus: InvalidationBus): Promise<void> | void;
+  /** Ends `pause`: `bus` must deliver what it missed, in order (or reset if trimmed past). */
+  resume?(bus: InvalidationBus): Promise<void> | void;
+  /** Cuts `bus`'s connection abruptly (kill its socket / CLIENT KILL). The bus must notice
+   *  ("down"), reconnect by itself ("up") and resume from its position with nothing lost. */
+  interrupt?(bus: InvalidationBus): Promise<void> | void;
+  /** Trims the log so only its newest `keep` entries remain. */
+  trim?(keep: number): Promise<void> | void;
+  /** Appends `raw` to the log as it is, bypassing `encodeMessage` (a malformed entry written by
+   *  another system). Followers must drop it, count it in `bus.dropped`, and carry on. */
+  appendRaw?(raw: string): Promise<void> | void;
+  /** Releases the log (delete the stream / table). Runs after the test's buses are closed. */
+  close?(): Promise<void>;
+}
+
+/** Options of `runBusSuite`. */
+export interface BusSuiteOptions extends SuiteBase {
+  /** Returns a fresh, empty log (its own stream key / table / in-memory array) with hooks. */
+  createLog(): Promise<TestLog>;
+  /** Named opt-outs, as for the store suite. A test whose hook is missing must be listed
+   *  here; otherwise that test fails, naming the hook it needs. */
+  readonly skip?: Partial<Record<BusTestName, string>>;
+  readonly timing?: {
+    /** The `confirmIntervalMs` the buses were created with (default 250). Waits for
+     *  confirmations scale with it. */
+    readonly confirmIntervalMs?: number;
+  };
+}
