@@ -1,0 +1,267 @@
+/**
+ * L1 hit: the hot path of every authenticated request. authcache's getAuthContext and core's
+ * L1Cache against a bare Map.get plus a Date.now() expiry check (the baseline), lru-cache, and
+ * the L1 of bentocache and cacheable configured as two-tier caches over the same Redis.
+ */
+import { LRUCache } from "lru-cache";
+import { BACKENDS, openFleet } from "../lib/backends.ts";
+import { loadL1, sampleContext } from "../lib/core.ts";
+import {
+  randomIndexes,
+  type SampleOptions,
+  type Spread,
+  sampleAsync,
+  sampleSync,
+  spread,
+} from "../lib/sampler.ts";
+import { ResultBuilder, ratio, sized } from "../lib/scenario-kit.ts";
+import type { Context, Row, Scenario } from "../lib/types.ts";
+import { bentoTwoTier, cacheableTwoTier, type PeerCache } from "../peers/two-tier.ts";
+
+const HOUR = 3_600_000;
+
+export const l1Hit: Scenario = {
+  id: "l1-hit",
+  title: "L1 hit",
+  async run(ctx: Context) {
+    const n = sized(ctx, 200, 10_000);
+    const runs = sized(ctx, 1, 3);
+    const sync: SampleOptions = sized(
+      ctx,
+      { batch: 64, warmup: 200, timeMs: 2, maxSamples: 5, minSamples: 2 },
+      { batch: 4096, warmup: 50_000, timeMs: 300, maxSamples: 2000, minSamples: 20 },
+    );
+    const async: SampleOptions = sized(
+      ctx,
+      { batch: 32, warmup: 100, timeMs: 2, maxSamples: 3, minSamples: 2 },
+      { batch: 4096, warmup: 30_000, timeMs: 500, maxSamples: 200, minSamples: 10 },
+    );
+    const b = new ResultBuilder({
+      id: "l1-hit",
+      title: "L1 hit",
+      metric: "p50 ns/op",
+      better: "lower",
+      baseline: "Map.get + expiresAt > Date.now()",
+      columns: ["ops/s (1/p50)", "misses", "sync?", "returns"],
+    });
+    b.note(
+      `${n.toLocaleString("en-US")} distinct auth-context keys, pseudo-random reads; each run = median of batch means (batches of ${sync.batch} calls, async calls awaited one at a time); cell = median of ${runs} runs.`,
+    );
+    b.note(
+      "Map, lru-cache and L1Cache rows read pre-built key strings; getAuthContext builds and encodes its key from (email, jti) on every call, as a request would, and bentocache prefixes the key on every call.",
+    );
+
+    const idx = randomIndexes(n);
+    const mask = idx.length - 1;
+    const emails = Array.from({ length: n }, (_, i) => `user${i}@example.com`);
+    const jtis = Array.from({ length: n }, (_, i) => `jti-${i.toString(36)}-${i}`);
+    const keys = emails.map((e, i) => `ctx:${e}:${jtis[i]}`);
+    const at = (i: number): number => idx[i & mask] as number;
+
+    const measure = async (f: () => number | Promise<number>): Promise<Spread> => {
+      const out: number[] = [];
+      for (let r = 0; r < runs; r++) out.push(await f());
+      return spread(out);
+    };
+    const push = (
+      name: string,
+      backend: string,
+      subject: Row["subject"],
+      s: Spread,
+      misses: number,
+      isSync: boolean,
+      returns: string,
+      base: number | undefined,
+    ): void => {
+      b.add({
+        case: name,
+        backend,
+        subject,
+        group: "l1",
+        value: s.value,
+        min: s.min,
+        max: s.max,
+        ratio: ratio(s.value, base),
+        cols: {
+          "ops/s (1/p50)": 1e9 / s.value,
+          misses,
+          "sync?": isSync ? "sync" : "async",
+          returns,
+        },
+      });
+      ctx.log(`  ${name} [${backend}]: ${s.value.toFixed(1)} ns/op`);
+    };
+
+    // Baselines: the bare Map, with the clock read on every call and with a coarse clock.
+    const map = new Map<string, { v: unknown; expiresAt: number }>();
+    for (let i = 0; i < n; i++)
+      map.set(keys[i] as string, { v: sampleContext(i), expiresAt: Date.now() + HOUR });
+    const mapGet = (i: number): unknown => {
+      const e = map.get(keys[at(i)] as string);
+      return e !== undefined && e.expiresAt > Date.now() ? e.v : undefined;
+    };
+    let misses = countMisses(n, (i) => mapGet(i));
+    const base = await measure(() => sampleSync(mapGet, sync));
+    push(
+      "Map.get + expiresAt > Date.now()",
+      "-",
+      "baseline",
+      base,
+      misses,
+      true,
+      "reference",
+      base.value,
+    );
+
+    let coarse = Date.now();
+    const tick = setInterval(() => {
+      coarse = Date.now();
+    }, 1);
+    try {
+      const mapCoarse = (i: number): unknown => {
+        const e = map.get(keys[at(i)] as string);
+        return e !== undefined && e.expiresAt > coarse ? e.v : undefined;
+      };
+      const s = await measure(() => sampleSync(mapCoarse, sync));
+      push(
+        "Map.get + expiresAt > now (coarse 1 ms clock)",
+        "-",
+        "baseline",
+        s,
+        0,
+        true,
+        "reference",
+        base.value,
+      );
+      const asyncMap = async (i: number): Promise<unknown> => mapCoarse(i);
+      const a = await measure(() => sampleAsync(asyncMap, async));
+      push(
+        "async fn wrapping Map.get (await floor)",
+        "-",
+        "baseline",
+        a,
+        0,
+        false,
+        "reference",
+        base.value,
+      );
+    } finally {
+      clearInterval(tick);
+    }
+
+    const lru = new LRUCache<string, object>({ max: 2 * n, ttl: HOUR, ttlResolution: 1 });
+    for (let i = 0; i < n; i++) lru.set(keys[i] as string, sampleContext(i));
+    misses = countMisses(n, (i) => lru.get(keys[at(i)] as string));
+    const lruS = await measure(() => sampleSync((i) => lru.get(keys[at(i)] as string), sync));
+    push("lru-cache get (ttl on)", "-", "peer", lruS, misses, true, "reference", base.value);
+
+    const L1 = await loadL1();
+    if (L1.ok) {
+      const l1 = new L1.value({ maxEntries: 2 * n });
+      const now0 = Date.now();
+      for (let i = 0; i < n; i++) l1.set(keys[i] as string, sampleContext(i), now0 + HOUR, now0);
+      // Admission policies may need a key seen twice: read everything once before timing.
+      for (let i = 0; i < n; i++) l1.get(keys[i] as string, Date.now());
+      const l1Get = (i: number): unknown => l1.get(keys[at(i)] as string, Date.now());
+      misses = countMisses(n, l1Get);
+      const s = await measure(() => sampleSync(l1Get, sync));
+      push(
+        "core L1Cache.get(key, Date.now())",
+        "-",
+        "authcache",
+        s,
+        misses,
+        true,
+        "reference",
+        base.value,
+      );
+    } else b.miss(`core L1Cache: ${L1.reason}`);
+
+    // authcache: getAuthContext on an L1 hit, per backend (the backend only matters through the
+    // trust check: with a bus, L1 is trusted while the follower is caught up).
+    for (const kind of BACKENDS) {
+      const fleet = await openFleet(ctx, kind, { prefix: `bench-l1-${kind}:` });
+      if (!fleet.ok) {
+        b.miss(`getAuthContext on ${kind}: ${fleet.reason}`);
+        continue;
+      }
+      try {
+        const cache = await fleet.value.newCache({ l1: { maxEntries: 2 * n } });
+        for (let i = 0; i < n; i++)
+          await cache.setAuthContext(emails[i] as string, jtis[i] as string, sampleContext(i));
+        const get = (i: number) => {
+          const k = at(i);
+          return cache.getAuthContext(emails[k] as string, jtis[k] as string);
+        };
+        let m = 0;
+        for (let i = 0; i < n; i++) if ((await get(i)) === undefined) m++;
+        const before = l2Reads(cache.stats());
+        const s = await measure(() => sampleAsync(get, async));
+        const l2 = l2Reads(cache.stats()) - before;
+        push(
+          "authcache getAuthContext, L1 hit",
+          kind,
+          "authcache",
+          s,
+          m,
+          false,
+          "fresh copy or frozen",
+          base.value,
+        );
+        if (l2 > 0)
+          b.note(
+            `getAuthContext on ${kind}: ${l2} reads went to L2 while timing (L1 not trusted at times).`,
+          );
+      } finally {
+        await fleet.value.close();
+      }
+    }
+
+    // Peers: two-tier over the same Redis, keys written through the cache so L1 holds them.
+    await ctx.flush("redis");
+    const redis = await ctx.server("redis");
+    const peers: [PeerCache, string][] = [
+      [
+        bentoTwoTier(redis, { serializeL1: true, prefix: "bench-l1-bento" }),
+        "fresh copy (JSON.parse)",
+      ],
+      [
+        bentoTwoTier(redis, { serializeL1: false, prefix: "bench-l1-bento-ns" }),
+        "shared reference",
+      ],
+      [
+        cacheableTwoTier(redis, { useClone: true, namespace: "bench-l1-cacheable" }),
+        "fresh copy (structuredClone)",
+      ],
+      [
+        cacheableTwoTier(redis, { useClone: false, namespace: "bench-l1-cacheable-nc" }),
+        "shared reference",
+      ],
+    ];
+    for (const [peer, returns] of peers) {
+      try {
+        for (let i = 0; i < n; i++) await peer.set(keys[i] as string, sampleContext(i), HOUR);
+        const get = (i: number) => peer.get(keys[at(i)] as string);
+        let m = 0;
+        for (let i = 0; i < n; i++) if ((await get(i)) === undefined) m++;
+        const s = await measure(() => sampleAsync(get, async));
+        push(`${peer.name} get, L1 hit`, "redis", "peer", s, m, false, returns, base.value);
+      } finally {
+        await peer.close();
+      }
+    }
+    return b.done();
+  },
+};
+
+function countMisses(n: number, get: (i: number) => unknown): number {
+  let m = 0;
+  for (let i = 0; i < n * 2; i++) if (get(i) === undefined) m++;
+  return m;
+}
+
+function l2Reads(stats: Record<string, unknown>): number {
+  const h = Number(stats.l2Hits ?? 0);
+  const m = Number(stats.l2Misses ?? 0);
+  return h + m;
+}
