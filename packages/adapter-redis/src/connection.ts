@@ -1,0 +1,119 @@
+import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+
+/** Either client ioredis offers; both speak the same command API. */
+export type RedisClient = Redis | Cluster;
+
+/** How an adapter reaches Redis: an existing client, or what it needs to open one.
+ *  Give exactly one of `client`, `url`, `host`/`port` or `nodes`. */
+export interface RedisConnectionOptions {
+  /** A client you own: the adapter uses it and never closes it. */
+  client?: RedisClient;
+  /** `redis://[user:pass@]host:port[/db]` (or `rediss://`) for a standalone server. */
+  url?: string;
+  /** Standalone server host (default 127.0.0.1 when only `port` is given). */
+  host?: string;
+  /** Standalone server port (default 6379 when only `host` is given). */
+  port?: number;
+  /** Cluster seed nodes: the adapter opens an ioredis `Cluster`. */
+  nodes?: ClusterNode[];
+  /** Extra ioredis options for a standalone client the adapter opens (or for each cluster node). */
+  redisOptions?: RedisOptions;
+  /** Extra ioredis options for a cluster client the adapter opens. */
+  clusterOptions?: ClusterOptions;
+}
+
+export interface ResolvedConnection {
+  readonly client: RedisClient;
+  /** True when the adapter opened the client, and so must close it. */
+  readonly owned: boolean;
+  readonly clustered: boolean;
+}
+
+export const PACKAGE = "@authcache/adapter-redis";
+
+/** Reconnects quickly (an auth cache must recover within its staleness bound), capped at 1 s. */
+export const fastRetry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 5), 1000);
+
+/** True for an ioredis `Cluster`, also when it comes from another copy of ioredis. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as { isCluster?: unknown }).isCluster === true;
+}
+
+const ignore = (): void => {};
+
+export function resolveConnection(
+  options: RedisConnectionOptions,
+  factory: string,
+): ResolvedConnection {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${PACKAGE}: ${factory} needs options ({ client } or { url } or ...)`);
+  }
+  const given = [
+    options.client !== undefined,
+    options.url !== undefined,
+    options.host !== undefined || options.port !== undefined,
+    options.nodes !== undefined,
+  ].filter(Boolean).length;
+  if (given !== 1) {
+    throw new TypeError(
+      `${PACKAGE}: ${factory} needs exactly one of { client }, { url }, { host, port } or { nodes } (got ${given})`,
+    );
+  }
+  if (options.client !== undefined) {
+    const c = options.client as { status?: unknown; duplicate?: unknown };
+    if (typeof c !== "object" || c === null || typeof c.duplicate !== "function") {
+      throw new TypeError(`${PACKAGE}: ${factory}: client must be an ioredis Redis or Cluster`);
+    }
+    return { client: options.client, owned: false, clustered: isCluster(options.client) };
+  }
+  let client: RedisClient;
+  if (options.nodes !== undefined) {
+    if (!Array.isArray(options.nodes) || options.nodes.length === 0) {
+      throw new TypeError(`${PACKAGE}: ${factory}: nodes must be a non-empty array`);
+    }
+    client = new Cluster(options.nodes, {
+      clusterRetryStrategy: fastRetry,
+      ...options.clusterOptions,
+      redisOptions: {
+        maxRetriesPerRequest: 1,
+        ...options.redisOptions,
+        ...options.clusterOptions?.redisOptions,
+      },
+    });
+  } else {
+    const defaults: RedisOptions = { maxRetriesPerRequest: 1, retryStrategy: fastRetry };
+    if (options.url !== undefined) {
+      client = new Redis(options.url, { ...defaults, ...options.redisOptions });
+    } else {
+      client = new Redis({
+        ...defaults,
+        host: options.host ?? "127.0.0.1",
+        port: options.port ?? 6379,
+        ...options.redisOptions,
+      });
+    }
+  }
+  // Connection errors surface through commands (and so through core's failure policy);
+  // without a listener ioredis would print each reconnect attempt.
+  client.on("error", ignore);
+  return { client, owned: true, clustered: isCluster(client) };
+}
+
+/** Closes a client the adapter opened: politely if it can, abruptly if it must. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === "end") return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.quit(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("quit timed out")), 1000);
+      }),
+    ]);
+  } catch {
+    client.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}
