@@ -1,1 +1,43 @@
-export {};
+export { type AppDeps, type AppLogger, createApp } from "./app.ts";
+export type { Caller, GatewayEnv } from "./auth.ts";
+export {
+  type AuthContext,
+  type BuiltCache,
+  buildCache,
+  type CacheOverrides,
+  type GatewayCache,
+} from "./cache.ts";
+export {
+  type CacheBackend,
+  ConfigError,
+  DEV_JWT_SECRET,
+  type GatewayConfig,
+  loadConfig,
+} from "./config.ts";
+export {
+  createDataAccess,
+  type DataAccess,
+  type QueryKind,
+  type UserRecord,
+} from "./data-access.ts";
+export { type Database, openDatabase } from "./db/client.ts";
+export { personalTeamId, seedTeams, seedUsers } from "./db/seed.ts";
+export {
+  createGateway,
+  type Gateway,
+  type GatewayOptions,
+  type MintTokenOptions,
+  quietLogger,
+  type RunningGateway,
+  startGateway,
+} from "./gateway.ts";
+export {
+  createJwtService,
+  type JwtOptions,
+  type JwtService,
+  type MintedToken,
+  TokenError,
+} from "./jwt.ts";
+export { createMetrics, type Metrics } from "./metrics.ts";
+export { createRevocationSync, type RevocationSync } from "./revocation-sync.ts";
+export { demoTools, type ToolDefinition, visibleTools } from "./tools.ts";

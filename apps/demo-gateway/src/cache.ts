@@ -1,0 +1,170 @@
+/**
+ * The one module that knows how the gateway gets its AuthCache: which L2 store and bus the
+ * configuration picks, and the options handed to `createAuthCache`. Everything else in the app
+ * sees only `GatewayCache`, the part of the public API it uses.
+ *
+ * Adapters are imported lazily so a gateway on the embedded default never loads a Redis or
+ * Valkey client.
+ */
+import type { InvalidationBus, Store } from "@authcache/core";
+import type { GatewayConfig } from "./config.ts";
+import type { UserRecord } from "./data-access.ts";
+
+/** What the cache holds for one (email, jti): the auth context of the reference design. */
+export interface AuthContext {
+  /** null when the token's subject is not a user. */
+  readonly user: UserRecord | null;
+  readonly personalTeamId: string | null;
+  readonly isTokenRevoked: boolean;
+}
+
+export type RevocationSource = Iterable<string | { jti: string; expiresAt?: number }>;
+
+/** The part of `@authcache/core`'s AuthCache the gateway uses. */
+export interface GatewayCache {
+  resolveAuthContext(
+    email: string,
+    jti: string,
+    loader: () => Promise<AuthContext>,
+  ): Promise<AuthContext>;
+  resolveUserTeams(
+    email: string,
+    includePersonal: boolean,
+    loader: () => Promise<string[]>,
+  ): Promise<string[]>;
+  resolveUserRole(
+    email: string,
+    teamId: string,
+    loader: () => Promise<string | null>,
+  ): Promise<string | null>;
+  resolveTeamMembershipValid(
+    email: string,
+    teamIds: string[],
+    loader: () => Promise<boolean>,
+  ): Promise<boolean>;
+  invalidateUser(email: string): Promise<void>;
+  invalidateRevocation(jti: string, expiresAt?: number): Promise<void>;
+  invalidateTeam(email: string): Promise<void>;
+  invalidateUserRole(email: string, teamId: string): Promise<void>;
+  syncRevokedTokens(source: RevocationSource): Promise<number>;
+  stats(): object;
+  close(): Promise<void>;
+}
+
+export interface CacheLogger {
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+export interface CacheOverrides {
+  /** Use this L2 instead of the configured one (tests wrap a store to count its calls). */
+  readonly store?: Store;
+  readonly bus?: InvalidationBus;
+  readonly logger?: CacheLogger;
+  /** Clock for the cache (tests). */
+  readonly now?: () => number;
+}
+
+export interface BuiltCache {
+  readonly cache: GatewayCache;
+  /** "memory (L1 only)", "redis", ... for logs and /healthz. */
+  readonly description: string;
+  /** Closes the cache, then the store and bus this module opened (never injected ones). */
+  close(): Promise<void>;
+}
+
+type CacheConfig = GatewayConfig["cache"];
+
+interface Backend {
+  readonly store?: Store;
+  readonly bus?: InvalidationBus;
+  close(): Promise<void>;
+}
+
+// Until core and the redis/valkey adapters publish these factories, they are typed here from
+// DESIGN.md's public API. When they land, these two types and their casts go away.
+interface PendingCore {
+  createAuthCache(options: Record<string, unknown>): GatewayCache;
+}
+interface PendingAdapters {
+  createRedisStore(options: { url?: string }): Store;
+  createRedisBus(options: { url?: string; confirmIntervalMs: number }): InvalidationBus;
+  createValkeyStore(options: { url?: string }): Store;
+  createValkeyBus(options: { url?: string; confirmIntervalMs: number }): InvalidationBus;
+}
+
+async function openBackend(config: CacheConfig): Promise<Backend> {
+  const none: Backend = { close: async () => {} };
+  switch (config.backend) {
+    case "memory":
+      // One process: L1 is its own authority; an in-process L2 would only add copies.
+      return none;
+    case "redis": {
+      const m = (await import("@authcache/adapter-redis")) as unknown as PendingAdapters;
+      const store = m.createRedisStore({ url: config.url });
+      const bus = m.createRedisBus({
+        url: config.url,
+        confirmIntervalMs: config.busConfirmIntervalMs,
+      });
+      return { store, bus, close: () => closeAll(bus, store) };
+    }
+    case "valkey": {
+      const m = (await import("@authcache/adapter-valkey")) as unknown as PendingAdapters;
+      const store = m.createValkeyStore({ url: config.url });
+      const bus = m.createValkeyBus({
+        url: config.url,
+        confirmIntervalMs: config.busConfirmIntervalMs,
+      });
+      return { store, bus, close: () => closeAll(bus, store) };
+    }
+    case "libsql": {
+      const m = await import("@authcache/adapter-libsql");
+      const connection = { url: config.url, authToken: config.authToken };
+      const store = m.createLibsqlStore(connection);
+      const bus = m.createLibsqlBus({
+        ...connection,
+        pollIntervalMs: config.busConfirmIntervalMs,
+      });
+      return { store, bus, close: () => closeAll(bus, store) };
+    }
+  }
+}
+
+async function closeAll(...closables: { close(): Promise<void> }[]): Promise<void> {
+  for (const c of closables) await c.close();
+}
+
+/** Builds the AuthCache the configuration describes. */
+export async function buildCache(
+  config: CacheConfig,
+  overrides: CacheOverrides = {},
+): Promise<BuiltCache> {
+  const injected = overrides.store !== undefined || overrides.bus !== undefined;
+  const backend = injected ? { close: async () => {} } : await openBackend(config);
+  const store = overrides.store ?? backend.store;
+  const bus = overrides.bus ?? backend.bus;
+  const { createAuthCache } = (await import("@authcache/core")) as unknown as PendingCore;
+  const cache = createAuthCache({
+    ...(store ? { store } : {}),
+    ...(bus ? { bus } : {}),
+    prefix: config.prefix,
+    ttl: config.ttlMs,
+    maxStaleMs: config.maxStaleMs,
+    l1: { maxEntries: config.l1MaxEntries },
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
+  const description = store
+    ? `${store.name} L2${bus ? ` + ${bus.name} bus` : ""}`
+    : "L1 only (no L2, no bus)";
+  return {
+    cache,
+    description,
+    async close() {
+      await cache.close();
+      await backend.close();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The only module with side effects: reads the environment, starts the gateway, prints how to
+ * try it, and shuts down cleanly on SIGINT/SIGTERM.
+ */
+import { ConfigError, loadConfig } from "./config.ts";
+import { startGateway } from "./gateway.ts";
+
+const logger = {
+  debug() {},
+  info: (message: string, ...rest: unknown[]) => console.log(message, ...rest),
+  warn: (message: string, ...rest: unknown[]) => console.warn(`warning: ${message}`, ...rest),
+  error: (message: string, ...rest: unknown[]) => console.error(`error: ${message}`, ...rest),
+};
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+for (const warning of config.warnings) logger.warn(warning);
+
+const gateway = await startGateway({ config, logger });
+const user = await gateway.mintToken("alice@example.com", {
+  record: true,
+  name: "demo token printed at start",
+});
+const admin = await gateway.mintToken("admin@example.com", {
+  record: true,
+  name: "demo admin token printed at start",
+});
+const until = new Date(user.expiresAt).toISOString();
+
+console.log(`
+authcache demo gateway listening on ${gateway.url}
+  database: ${config.databaseUrl}
+  cache:    ${gateway.cacheDescription}, maxStaleMs ${config.cache.maxStaleMs}
+
+Try it (tokens valid until ${until}):
+
+  export TOKEN='${user.token}'
+  curl -s -H "Authorization: Bearer $TOKEN" ${gateway.url}/auth/me
+
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' ${gateway.url}/mcp
+
+  export ADMIN='${admin.token}'
+  curl -s -X POST -H "Authorization: Bearer $ADMIN" ${gateway.url}/admin/tokens/${user.jti}/revoke
+  curl -s ${gateway.url}/metrics
+`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error("shutdown failed", error);
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,91 @@
+/** Admin routes: issue and revoke tokens, activate and deactivate users. Global admins only. */
+import type { Hono, MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../auth.ts";
+import {
+  BadRequest,
+  optionalInt,
+  optionalString,
+  optionalStringArray,
+  readJsonObject,
+  requiredEmail,
+} from "../validation.ts";
+import { caller, forbidden, notFound, type RouteDeps, revokeToken } from "./deps.ts";
+
+const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
+
+export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  if (!caller(c).user.isAdmin) return forbidden(c, "Admin role required");
+  await next();
+};
+
+export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
+  app.use("/admin/*", requireAdmin);
+
+  app.post("/admin/tokens", async (c) => {
+    const body = await readJsonObject(c);
+    const email = requiredEmail(body, "email");
+    const name = optionalString(body, "name", 100) ?? "api token";
+    const ttlSeconds = optionalInt(body, "ttlSeconds", 60, MAX_TOKEN_TTL_SECONDS);
+    const teams = optionalStringArray(body, "teams", 50);
+
+    const user = await deps.data.getUser(email);
+    if (!user) return notFound(c, `No user ${email}`);
+    if (!user.isActive) throw new BadRequest(`User ${email} is deactivated`, "email");
+    if (teams && !(await deps.data.loadMembershipValid(email, teams))) {
+      throw new BadRequest(`User ${email} is not an active member of every listed team`, "teams");
+    }
+
+    const minted = await deps.jwt.mint(email, {
+      ...(ttlSeconds ? { ttlSeconds } : {}),
+      ...(teams ? { teams } : {}),
+    });
+    await deps.data.insertApiToken({
+      jti: minted.jti,
+      userEmail: email,
+      name,
+      teams: teams ?? null,
+      createdAt: deps.now(),
+      expiresAt: minted.expiresAt,
+    });
+    return c.json(
+      {
+        token: minted.token,
+        jti: minted.jti,
+        email,
+        name,
+        teams: teams ?? null,
+        expiresAt: new Date(minted.expiresAt).toISOString(),
+      },
+      201,
+    );
+  });
+
+  app.post("/admin/tokens/:jti/revoke", async (c) => {
+    const jti = c.req.param("jti");
+    const body = await readJsonObject(c, true);
+    const reason = optionalString(body, "reason", 200) ?? "revoked by admin";
+    if (jti.length > 200) throw new BadRequest("jti is too long", "jti");
+    // The token's expiry, when this gateway issued it, bounds how long the revocation is kept.
+    const token = await deps.data.getApiToken(jti);
+    const inserted = await revokeToken(
+      deps,
+      jti,
+      token?.expiresAt ?? null,
+      caller(c).email,
+      reason,
+    );
+    return c.json({ jti, revoked: true, alreadyRevoked: !inserted });
+  });
+
+  for (const [action, active] of [
+    ["activate", true],
+    ["deactivate", false],
+  ] as const) {
+    app.post(`/admin/users/:email/${action}`, async (c) => {
+      const email = c.req.param("email");
+      if (!(await deps.data.setUserActive(email, active))) return notFound(c, `No user ${email}`);
+      await deps.cache.invalidateUser(email);
+      return c.json({ email, isActive: active });
+    });
+  }
+}

@@ -1,0 +1,76 @@
+/** Team routes: the caller's role, and member management (team owners and global admins). */
+import type { Hono } from "hono";
+import type { GatewayEnv } from "../auth.ts";
+import { BadRequest, readJsonObject, requiredEmail, requiredOneOf } from "../validation.ts";
+import { caller, forbidden, type GatewayContext, notFound, type RouteDeps } from "./deps.ts";
+
+export const ROLES = ["owner", "member", "viewer"] as const;
+
+export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
+  const roleOf = (email: string, teamId: string) =>
+    deps.cache.resolveUserRole(email, teamId, () => deps.data.loadUserRole(email, teamId));
+
+  /** Returns a 403/404 response when the caller may not manage the team's members. */
+  const guardManager = async (c: GatewayContext, teamId: string) => {
+    const me = caller(c);
+    if (!me.user.isAdmin && (await roleOf(me.email, teamId)) !== "owner") {
+      return forbidden(c, `Only an owner of team ${teamId} or an admin may manage its members`);
+    }
+    const team = await deps.data.getTeam(teamId);
+    if (!team) return notFound(c, `No team ${teamId}`);
+    if (team.isPersonal) throw new BadRequest(`Team ${teamId} is a personal team`, "teamId");
+    return undefined;
+  };
+
+  app.get("/teams/:id/role", async (c) => {
+    const teamId = c.req.param("id");
+    const me = caller(c);
+    if (me.scopedTeams && !me.scopedTeams.includes(teamId)) {
+      return forbidden(c, `Token is not scoped to team ${teamId}`);
+    }
+    const role = await roleOf(me.email, teamId);
+    if (role === null) return forbidden(c, `Not a member of team ${teamId}`);
+    return c.json({ teamId, email: me.email, role });
+  });
+
+  app.post("/teams/:id/members", async (c) => {
+    const teamId = c.req.param("id");
+    const body = await readJsonObject(c);
+    const email = requiredEmail(body, "email");
+    const role = requiredOneOf(body, "role", ROLES);
+    const refused = await guardManager(c, teamId);
+    if (refused) return refused;
+    const user = await deps.data.getUser(email);
+    if (!user) return notFound(c, `No user ${email}`);
+    await deps.data.upsertMember(teamId, email, role, deps.now());
+    // Roles, team lists, membership checks and contexts of that user, on every instance.
+    await deps.cache.invalidateTeam(email);
+    return c.json({ teamId, email, role }, 201);
+  });
+
+  app.patch("/teams/:id/members/:email", async (c) => {
+    const teamId = c.req.param("id");
+    const email = c.req.param("email");
+    const body = await readJsonObject(c);
+    const role = requiredOneOf(body, "role", ROLES);
+    const refused = await guardManager(c, teamId);
+    if (refused) return refused;
+    if (!(await deps.data.setMemberRole(teamId, email, role))) {
+      return notFound(c, `${email} is not a member of team ${teamId}`);
+    }
+    await deps.cache.invalidateUserRole(email, teamId);
+    return c.json({ teamId, email, role });
+  });
+
+  app.delete("/teams/:id/members/:email", async (c) => {
+    const teamId = c.req.param("id");
+    const email = c.req.param("email");
+    const refused = await guardManager(c, teamId);
+    if (refused) return refused;
+    if (!(await deps.data.removeMember(teamId, email))) {
+      return notFound(c, `${email} is not a member of team ${teamId}`);
+    }
+    await deps.cache.invalidateTeam(email);
+    return c.json({ teamId, email, removed: true });
+  });
+}
