@@ -12,9 +12,10 @@ export interface LibsqlConnectionOptions {
   authToken?: string;
   /** Table name prefix, letters, digits and `_` only (default `authcache_`). */
   tablePrefix?: string;
-  /** How long a write waits for another process's lock on a `file:` database before the
-   *  adapter reports failure (default 5000). SQLite waits up to this inside each statement, and
-   *  the adapter retries SQLITE_BUSY for the same budget on clients it was given. */
+  /** How long a write waits for another process's lock on a `file:` database (default 5000).
+   *  A client opened here waits up to this inside SQLite (`busy_timeout`); then, and on a
+   *  given client, the adapter retries SQLITE_BUSY with backoff for up to twice as long, so
+   *  SQLITE_BUSY reaches the caller only after a lock held for many seconds. */
   busyTimeoutMs?: number;
 }
 
@@ -66,6 +67,10 @@ export function connect(
       timeout: busyTimeoutMs,
     });
   const local = client.protocol === "file";
+  // A statement may already have waited `busyTimeoutMs` inside SQLite before failing busy; the
+  // retries get as long again. A given client's settings are left alone: without a busy
+  // timeout, its statements fail busy at once and the (non-blocking) retries do the waiting.
+  const retryBudgetMs = Math.max(busyTimeoutMs, 100) * 2;
 
   let ready: Promise<void> | undefined;
   const ensureSchema = (): Promise<void> => {
@@ -74,12 +79,7 @@ export function connect(
         if (local) {
           // WAL lets readers run while another process writes; the setting is persistent in
           // the file (an in-memory database answers "memory" and is unaffected).
-          await retryBusy(() => client.execute("PRAGMA journal_mode = WAL"), busyTimeoutMs);
-          if (!owned) {
-            // A given client may have been opened without a busy timeout; this covers the
-            // connection it is using now, and retryBusy covers the rest.
-            await client.execute(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
-          }
+          await retryBusy(() => client.execute("PRAGMA journal_mode = WAL"), retryBudgetMs);
         }
         await retryBusy(
           () =>
@@ -87,7 +87,7 @@ export function connect(
               schema(prefix).map((sql) => ({ sql, args: [] })),
               "write",
             ),
-          busyTimeoutMs,
+          retryBudgetMs,
         );
       })();
       ready.catch(() => {
@@ -105,11 +105,11 @@ export function connect(
     busyTimeoutMs,
     async run(statement) {
       await ensureSchema();
-      return retryBusy(() => client.execute(statement), busyTimeoutMs);
+      return retryBusy(() => client.execute(statement), retryBudgetMs);
     },
     async batch(statements, mode) {
       await ensureSchema();
-      return retryBusy(() => client.batch(statements, mode), busyTimeoutMs);
+      return retryBusy(() => client.batch(statements, mode), retryBudgetMs);
     },
     close() {
       if (owned && !client.closed) client.close();
