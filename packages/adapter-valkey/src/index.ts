@@ -1,1 +1,10 @@
-export {};
+export { type BusLogger, createValkeyBus, type ValkeyBus, type ValkeyBusOptions } from "./bus.ts";
+export type {
+  ValkeyAddress,
+  ValkeyClient,
+  ValkeyClientConfig,
+  ValkeyConnectionOptions,
+} from "./connection.ts";
+export { InFlightLimiter } from "./limiter.ts";
+export { keySlot } from "./slot.ts";
+export { createValkeyStore, type ValkeyStore, type ValkeyStoreOptions } from "./store.ts";
