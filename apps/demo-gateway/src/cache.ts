@@ -9,6 +9,7 @@
 import type { InvalidationBus, Store } from "@authcache/core";
 import type { GatewayConfig } from "./config.ts";
 import type { UserRecord } from "./data-access.ts";
+import { ensureFileDirectory } from "./db/client.ts";
 
 /** What the cache holds for one (email, jti): the auth context of the reference design. */
 export interface AuthContext {
@@ -83,16 +84,26 @@ interface Backend {
   close(): Promise<void>;
 }
 
-// Until core and the redis/valkey adapters publish these factories, they are typed here from
-// DESIGN.md's public API. When they land, these two types and their casts go away.
+// Until core publishes createAuthCache, it is typed here from DESIGN.md's public API. When it
+// lands, this type and its cast go away.
 interface PendingCore {
   createAuthCache(options: Record<string, unknown>): GatewayCache;
 }
-interface PendingAdapters {
-  createRedisStore(options: { url?: string }): Store;
-  createRedisBus(options: { url?: string; confirmIntervalMs: number }): InvalidationBus;
-  createValkeyStore(options: { url?: string }): Store;
-  createValkeyBus(options: { url?: string; confirmIntervalMs: number }): InvalidationBus;
+
+/** glide takes addresses, not URLs: `redis://[user:password@]host[:port]` (or valkey://,
+ *  rediss://, valkeys:// for TLS). */
+export function valkeyConnection(url: string) {
+  const u = new URL(url);
+  const tls = u.protocol === "rediss:" || u.protocol === "valkeys:";
+  const password = decodeURIComponent(u.password);
+  const username = decodeURIComponent(u.username);
+  return {
+    addresses: [{ host: u.hostname, port: u.port ? Number(u.port) : 6379 }],
+    clientConfig: {
+      ...(tls ? { useTLS: true } : {}),
+      ...(password ? { credentials: { password, ...(username ? { username } : {}) } } : {}),
+    },
+  };
 }
 
 async function openBackend(config: CacheConfig): Promise<Backend> {
@@ -102,30 +113,37 @@ async function openBackend(config: CacheConfig): Promise<Backend> {
       // One process: L1 is its own authority; an in-process L2 would only add copies.
       return none;
     case "redis": {
-      const m = (await import("@authcache/adapter-redis")) as unknown as PendingAdapters;
+      const m = await import("@authcache/adapter-redis");
       const store = m.createRedisStore({ url: config.url });
       const bus = m.createRedisBus({
         url: config.url,
+        stream: `${config.prefix}log`,
         confirmIntervalMs: config.busConfirmIntervalMs,
       });
       return { store, bus, close: () => closeAll(bus, store) };
     }
     case "valkey": {
-      const m = (await import("@authcache/adapter-valkey")) as unknown as PendingAdapters;
-      const store = m.createValkeyStore({ url: config.url });
+      const m = await import("@authcache/adapter-valkey");
+      const connection = valkeyConnection(config.url ?? "");
+      const store = m.createValkeyStore(connection);
       const bus = m.createValkeyBus({
-        url: config.url,
+        ...connection,
+        stream: `${config.prefix}log`,
         confirmIntervalMs: config.busConfirmIntervalMs,
       });
       return { store, bus, close: () => closeAll(bus, store) };
     }
     case "libsql": {
       const m = await import("@authcache/adapter-libsql");
-      const connection = { url: config.url, authToken: config.authToken };
+      const url = config.url ?? "";
+      ensureFileDirectory(url);
+      const connection = { url, ...(config.authToken ? { authToken: config.authToken } : {}) };
       const store = m.createLibsqlStore(connection);
+      // Every poll that reaches the end of the log confirms "caught up": poll well inside
+      // the confirm interval.
       const bus = m.createLibsqlBus({
         ...connection,
-        pollIntervalMs: config.busConfirmIntervalMs,
+        pollIntervalMs: Math.max(10, Math.min(100, Math.floor(config.busConfirmIntervalMs / 2))),
       });
       return { store, bus, close: () => closeAll(bus, store) };
     }

@@ -32,6 +32,8 @@ export interface TestGatewayOptions {
   readonly store?: Store;
   readonly bus?: InvalidationBus;
   readonly env?: Record<string, string>;
+  /** Revocation poll interval (default 0: no timer, tests call `poll()`). */
+  readonly revocationPollMs?: number;
 }
 
 /** A gateway on a fresh database file, L1 only unless a store/bus is given; no poll timer. */
@@ -43,7 +45,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Gat
   });
   return createGateway({
     config,
-    revocationPollMs: 0,
+    revocationPollMs: options.revocationPollMs ?? 0,
     ...(options.store ? { store: options.store } : {}),
     ...(options.bus ? { bus: options.bus } : {}),
   });

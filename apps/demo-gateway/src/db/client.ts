@@ -55,8 +55,7 @@ export interface OpenDatabaseOptions {
 
 /** Opens the database, creating the directory of a `file:` URL, then migrates and seeds. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  const filePath = localFilePath(options.url);
-  if (filePath) mkdirSync(dirname(filePath), { recursive: true });
+  ensureFileDirectory(options.url);
   const raw = createClient(
     options.authToken ? { url: options.url, authToken: options.authToken } : { url: options.url },
   );
@@ -69,8 +68,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   return { db: drizzle(client, { schema }), client, counter, close: () => raw.close() };
 }
 
-function localFilePath(url: string): string | undefined {
-  if (!url.startsWith("file:")) return undefined;
+/** Creates the directory of a `file:` URL's database, so a fresh clone needs no setup. */
+export function ensureFileDirectory(url: string): void {
+  if (!url.startsWith("file:")) return;
   const path = url.slice("file:".length).split("?")[0] ?? "";
-  return path && path !== ":memory:" ? path : undefined;
+  if (path && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
 }
