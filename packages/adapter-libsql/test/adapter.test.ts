@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import type { BusState } from "@authcache/core";
 import { createClient } from "@libsql/client";
 import { createLibsqlBus, createLibsqlStore, isBusyError } from "../src/index.ts";
-import { faulty, tempDir } from "./fixtures.ts";
+import { faulty, tempDir } from "./suite-options.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAR = () => Date.now() + 3_600_000;

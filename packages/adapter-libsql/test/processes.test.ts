@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { InvalidationMessage } from "@authcache/core";
 import { createClient } from "@libsql/client";
 import { createLibsqlBus, createLibsqlStore } from "../src/index.ts";
-import { tempDir } from "./fixtures.ts";
+import { tempDir } from "./suite-options.js";
 
 const WORKER = fileURLToPath(new URL("./worker.ts", import.meta.url));
 const dir = tempDir();
