@@ -1,3 +1,5 @@
+export type { AuthCache, AuthCacheStats, RevocationSource } from "./auth-cache.ts";
+export { createAuthCache } from "./auth-cache.ts";
 export type {
   BusHandlers,
   BusState,
@@ -9,8 +11,27 @@ export type {
   Store,
   Unsubscribe,
 } from "./contracts.ts";
+export type { Envelope, Kind } from "./envelope.ts";
+export { decodeEnvelope, encodeEnvelope } from "./envelope.ts";
+export {
+  AuthCacheError,
+  BusError,
+  CircuitOpenError,
+  InvalidationError,
+  StoreError,
+  TimeoutError,
+} from "./errors.ts";
+export { ExpiringSet } from "./expiring-set.ts";
+export type { BreakerOptions, BreakerState, GuardOptions } from "./guard.ts";
+export { Guard } from "./guard.ts";
 export type { KeyCodec, KeyCodecOptions, UserOwnerKind } from "./key-codec.ts";
 export { checkPrefix, createKeyCodec, percentEncode } from "./key-codec.ts";
 export type { L1CacheOptions } from "./l1-cache.ts";
 export { L1Cache } from "./l1-cache.ts";
+export type { Logger } from "./logger.ts";
+export { defaultLogger, silentLogger } from "./logger.ts";
 export { decodeMessage, encodeMessage } from "./message.ts";
+export type { AuthCacheOptions, TtlOptions } from "./options.ts";
+export { DEFAULT_REDACT_FIELDS } from "./options.ts";
+export { SingleFlight } from "./singleflight.ts";
+export type { AuthContext, RevocationEntry, UserRecord } from "./values.ts";

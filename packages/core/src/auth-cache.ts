@@ -1,0 +1,971 @@
+import type { BusState, Store } from "./contracts.ts";
+import { Engine, INVALID, type Plan, type StoreStep } from "./engine.ts";
+import type { Envelope } from "./envelope.ts";
+import type { BreakerState } from "./guard.ts";
+import { localKey, localTag } from "./local-keys.ts";
+import { type AuthCacheOptions, resolveOptions } from "./options.ts";
+import {
+  type AuthContext,
+  canonicalTeamIds,
+  copyContext,
+  copyTeams,
+  copyUser,
+  deepFreeze,
+  isPlainObject,
+  isStringArray,
+  type RevocationEntry,
+  typeError,
+  type UserRecord,
+} from "./values.ts";
+
+/** Where `syncRevokedTokens` reads revocations from: any (async) iterable, or a function
+ *  returning one (a database query). */
+export type RevocationSource =
+  | Iterable<RevocationEntry>
+  | AsyncIterable<RevocationEntry>
+  | (() =>
+      | Iterable<RevocationEntry>
+      | AsyncIterable<RevocationEntry>
+      | Promise<Iterable<RevocationEntry> | AsyncIterable<RevocationEntry>>);
+
+/** What `stats()` reports. Rates are 0 when nothing was counted. */
+export interface AuthCacheStats {
+  readonly enabled: boolean;
+  /** Answers given from L1, the revoked set or L2. */
+  readonly hits: number;
+  /** Lookups no tier could answer. */
+  readonly misses: number;
+  readonly hitRate: number;
+  readonly l1Hits: number;
+  readonly l2Hits: number;
+  readonly l2Misses: number;
+  readonly l2HitRate: number;
+  /** Store calls that failed, timed out or were refused by the open breaker. */
+  readonly l2Errors: number;
+  readonly l2Timeouts: number;
+  /** Store calls not made because the breaker was open. */
+  readonly l2ShortCircuited: number;
+  /** True while a store is configured and its breaker is closed. */
+  readonly l2Healthy: boolean;
+  readonly l2Breaker: BreakerState | "none";
+  readonly busState: BusState | "none";
+  /** Whether L1 is trusted right now (the bus confirmed within maxStaleMs, or no bus). */
+  readonly l1Trusted: boolean;
+  readonly busErrors: number;
+  readonly busMessages: number;
+  readonly busResets: number;
+  /** Log entries the bus dropped because they failed to decode. */
+  readonly busDropped: number;
+  readonly l1Size: number;
+  readonly l1Evictions: number;
+  /** Live revocations known to this instance. */
+  readonly revokedCount: number;
+  /** Fills not cached because an invalidation overlapped their load. */
+  readonly staleFillsRejected: number;
+  readonly loaderCalls: number;
+  /** L2 payloads that failed to decode (each counted as a miss). */
+  readonly decodeErrors: number;
+  readonly invalidations: number;
+  /** Invalidations that rejected because L2 or the bus failed. */
+  readonly invalidationErrors: number;
+}
+
+/** The two-tier auth cache. Every get returns `undefined` on a miss. */
+export interface AuthCache<U extends object = UserRecord> {
+  /** The auth context of (email, jti); a known-revoked jti yields `{ user: null,
+   *  personalTeamId: null, isTokenRevoked: true }` without touching L2. */
+  getAuthContext(email: string, jti?: string | null): Promise<AuthContext<U> | undefined>;
+  /** L1 and the revoked set only, synchronously; undefined when L1 cannot answer (a miss
+   *  here is not counted: the async get that follows counts it). */
+  getAuthContextSync(email: string, jti?: string | null): AuthContext<U> | undefined;
+  setAuthContext(email: string, jti: string | null | undefined, ctx: AuthContext<U>): Promise<void>;
+  getUser(email: string): Promise<Readonly<U> | undefined>;
+  /** Caches a copy of `user` without the redacted fields. */
+  setUser(email: string, user: U): Promise<void>;
+  /** The role; `null` = not a member; `undefined` = miss. */
+  getUserRole(email: string, teamId: string): Promise<string | null | undefined>;
+  setUserRole(email: string, teamId: string, role: string | null): Promise<void>;
+  /** The user's team ids (`[]` is a cached answer). */
+  getUserTeams(email: string, includePersonal: boolean): Promise<readonly string[] | undefined>;
+  setUserTeams(email: string, includePersonal: boolean, teamIds: readonly string[]): Promise<void>;
+  /** Whether the user is a valid member of every team in `teamIds` (order never matters;
+   *  an empty list is never cached). */
+  getTeamMembershipValid(email: string, teamIds: readonly string[]): Promise<boolean | undefined>;
+  setTeamMembershipValid(email: string, teamIds: readonly string[], valid: boolean): Promise<void>;
+  /** L1 only, synchronous. */
+  getTeamMembershipValidSync(email: string, teamIds: readonly string[]): boolean | undefined;
+  /** L1 only, synchronous. */
+  setTeamMembershipValidSync(email: string, teamIds: readonly string[], valid: boolean): void;
+  /** true = revoked, false = known not revoked, undefined = unknown (ask the database). */
+  isTokenRevoked(jti: string): Promise<boolean | undefined>;
+  /** Caches "not revoked" briefly; never outvotes a revocation. */
+  setNotRevoked(jti: string): Promise<void>;
+  resolveAuthContext(
+    email: string,
+    jti: string | null | undefined,
+    loader: () => Promise<AuthContext<U> | undefined> | AuthContext<U> | undefined,
+  ): Promise<AuthContext<U> | undefined>;
+  resolveUser(
+    email: string,
+    loader: () => Promise<U | undefined | null> | U | undefined | null,
+  ): Promise<Readonly<U> | undefined>;
+  resolveUserRole(
+    email: string,
+    teamId: string,
+    loader: () => Promise<string | null | undefined> | string | null | undefined,
+  ): Promise<string | null | undefined>;
+  resolveUserTeams(
+    email: string,
+    includePersonal: boolean,
+    loader: () => Promise<readonly string[] | undefined> | readonly string[] | undefined,
+  ): Promise<readonly string[] | undefined>;
+  resolveTeamMembershipValid(
+    email: string,
+    teamIds: readonly string[],
+    loader: () => Promise<boolean | undefined> | boolean | undefined,
+  ): Promise<boolean | undefined>;
+  /** Drops everything cached about the user, on every instance. */
+  invalidateUser(email: string): Promise<void>;
+  /** Marks the jti revoked (until `expiresAt`, epoch ms, when known) on every instance; drops
+   *  contexts holding it and its "not revoked" entry. */
+  invalidateRevocation(jti: string, expiresAt?: number | null): Promise<void>;
+  /** Drops the user's team-derived entries: roles, team lists, membership checks, contexts. */
+  invalidateTeam(email: string): Promise<void>;
+  invalidateUserRole(email: string, teamId: string): Promise<void>;
+  /** Drops every user's role in the team. */
+  invalidateTeamRoles(teamId: string): Promise<void>;
+  invalidateUserTeams(email: string): Promise<void>;
+  invalidateTeamMembership(email: string): Promise<void>;
+  /** Clears every kind on every instance; confirmed revocations are kept. */
+  invalidateAll(): Promise<void>;
+  /** Loads revocations from any source into L1 and L2; returns how many were loaded. */
+  syncRevokedTokens(source: RevocationSource): Promise<number>;
+  stats(): AuthCacheStats;
+  resetStats(): void;
+  /** Stops timers and the bus follower. The store and bus it was given stay open. */
+  close(): Promise<void>;
+}
+
+const REVOKED: AuthContext<never> = Object.freeze({
+  user: null,
+  personalTeamId: null,
+  isTokenRevoked: true,
+});
+const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
+const RESOLVED_REVOKED: Promise<AuthContext<never>> = Promise.resolve(REVOKED);
+const RESOLVED_VOID: Promise<void> = Promise.resolve();
+const FENCE_LIFETIME_MS = 86_400_000;
+const SYNC_CONCURRENCY = 16;
+const never = (): boolean => false;
+
+function checkString(argument: string, v: unknown): void {
+  if (typeof v !== "string") throw typeError(argument, "a string", v);
+}
+
+function checkJti(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw typeError("jti", "a string, null or undefined", v);
+  return v;
+}
+
+function checkBoolean(argument: string, v: unknown): void {
+  if (typeof v !== "boolean") throw typeError(argument, "a boolean", v);
+}
+
+function checkLoader(v: unknown): void {
+  if (typeof v !== "function") throw typeError("loader", "a function", v);
+}
+
+/** Creates a cache. Throws a RangeError naming the option for invalid options. */
+export function createAuthCache<U extends object = UserRecord>(
+  options?: AuthCacheOptions,
+): AuthCache<U> {
+  return new AuthCacheImpl<U>(new Engine(resolveOptions(options)));
+}
+
+class AuthCacheImpl<U extends object> implements AuthCache<U> {
+  private readonly enabled: boolean;
+  private readonly redact: readonly string[];
+  private l1EvictionsBase = 0;
+
+  constructor(private readonly e: Engine) {
+    this.enabled = e.o.enabled;
+    this.redact = e.o.redactFields;
+  }
+
+  // ------------------------------------------------------------------ plans
+
+  private ctxPlan(email: string, jti: string | undefined, key: string): Plan {
+    const c = this.e.codec;
+    const redact = this.redact;
+    return {
+      kind: "ctx",
+      l1Key: key,
+      ttl: this.e.o.ttl.ctx,
+      email,
+      teamId: undefined,
+      jti,
+      l1Owners:
+        jti === undefined
+          ? [localTag.ctxOfUser(email)]
+          : [localTag.ctxOfUser(email), localTag.jti(jti)],
+      l2: () => ({
+        key: c.ctx(email, jti),
+        fenceKey: c.fence(email),
+        teamGenKey: undefined,
+        revokedMember: jti === undefined ? undefined : c.revokedMember(jti),
+        owners: [c.userOwner(email, "ctx")],
+      }),
+      accept: (env: Envelope) => {
+        try {
+          return copyContext(env.value, redact, "stored context");
+        } catch {
+          return INVALID;
+        }
+      },
+      absent: never,
+    };
+  }
+
+  private userPlan(email: string): Plan {
+    const c = this.e.codec;
+    const redact = this.redact;
+    return {
+      kind: "user",
+      l1Key: localKey.user(email),
+      ttl: this.e.o.ttl.user,
+      email,
+      teamId: undefined,
+      jti: undefined,
+      l1Owners: undefined,
+      l2: () => ({
+        key: c.user(email),
+        fenceKey: c.fence(email),
+        teamGenKey: undefined,
+        revokedMember: undefined,
+        owners: [],
+      }),
+      accept: (env: Envelope) => {
+        if (!isPlainObject(env.value)) return INVALID;
+        const v = env.value;
+        for (const f of redact) delete v[f];
+        return deepFreeze(v);
+      },
+      absent: never,
+    };
+  }
+
+  private rolePlan(email: string, teamId: string): Plan {
+    const c = this.e.codec;
+    return {
+      kind: "role",
+      l1Key: localKey.role(email, teamId),
+      ttl: this.e.o.ttl.role,
+      email,
+      teamId,
+      jti: undefined,
+      l1Owners: [localTag.rolesOfUser(email), localTag.rolesOfTeam(teamId)],
+      l2: () => ({
+        key: c.role(email, teamId),
+        fenceKey: c.fence(email),
+        teamGenKey: c.teamGeneration(teamId),
+        revokedMember: undefined,
+        owners: [c.userOwner(email, "role"), c.teamOwner(teamId)],
+      }),
+      accept: (env: Envelope) => {
+        if (env.absent) return null;
+        return typeof env.value === "string" ? env.value : INVALID;
+      },
+      absent: (v) => v === null,
+    };
+  }
+
+  private teamsPlan(email: string, includePersonal: boolean): Plan {
+    const c = this.e.codec;
+    return {
+      kind: "teams",
+      l1Key: localKey.teams(email, includePersonal),
+      ttl: this.e.o.ttl.teamsList,
+      email,
+      teamId: undefined,
+      jti: undefined,
+      l1Owners: undefined,
+      l2: () => ({
+        key: c.teams(email, includePersonal),
+        fenceKey: c.fence(email),
+        teamGenKey: undefined,
+        revokedMember: undefined,
+        owners: [],
+      }),
+      accept: (env: Envelope) => (isStringArray(env.value) ? Object.freeze(env.value) : INVALID),
+      absent: never,
+    };
+  }
+
+  private memPlan(email: string, teamIds: readonly string[]): Plan {
+    const c = this.e.codec;
+    return {
+      kind: "mem",
+      l1Key: localKey.mem(email, teamIds),
+      ttl: this.e.o.ttl.team,
+      email,
+      teamId: undefined,
+      jti: undefined,
+      l1Owners: [localTag.memOfUser(email)],
+      l2: () => ({
+        key: c.membership(email, teamIds),
+        fenceKey: c.fence(email),
+        teamGenKey: undefined,
+        revokedMember: undefined,
+        owners: [c.userOwner(email, "mem")],
+      }),
+      accept: (env: Envelope) => (typeof env.value === "boolean" ? env.value : INVALID),
+      absent: never,
+    };
+  }
+
+  private nrPlan(jti: string): Plan {
+    const c = this.e.codec;
+    return {
+      kind: "nr",
+      l1Key: localKey.nr(jti),
+      ttl: this.e.o.ttl.revocation,
+      email: undefined,
+      teamId: undefined,
+      jti,
+      l1Owners: [localTag.jti(jti)],
+      l2: () => ({
+        key: c.notRevoked(jti),
+        // No user to fence on; the revoked-set check on every read outvotes it instead.
+        fenceKey: undefined,
+        teamGenKey: undefined,
+        revokedMember: c.revokedMember(jti),
+        owners: [],
+      }),
+      accept: (env: Envelope) => (env.value === false ? false : INVALID),
+      absent: never,
+    };
+  }
+
+  // ------------------------------------------------------------------ generic paths
+
+  /** L1 (when trusted), counted. Returns undefined on an L1 miss. */
+  private fromL1(key: string): unknown {
+    const e = this.e;
+    const now = e.o.now();
+    if (!e.trusted(now)) return undefined;
+    const v = e.l1.get(key, now);
+    if (v !== undefined) {
+      e.counters.hits++;
+      e.counters.l1Hits++;
+    }
+    return v;
+  }
+
+  /** The L1-miss path of a get: L2, and on a miss the ticket waits for the caller's set. */
+  private async slowGet(plan: Plan, onRevoked: unknown): Promise<unknown> {
+    const r = await this.e.lookup(plan);
+    if (r.state === "hit") return r.value;
+    if (r.state === "revoked") return onRevoked;
+    this.e.stash(r.ticket);
+    return undefined;
+  }
+
+  private get(plan: Plan, onRevoked?: unknown): Promise<unknown> {
+    const v = this.fromL1(plan.l1Key);
+    return v !== undefined ? Promise.resolve(v) : this.slowGet(plan, onRevoked);
+  }
+
+  private async set(plan: Plan, value: unknown): Promise<void> {
+    const ticket = await this.e.prepare(plan);
+    await this.e.fill(ticket, value);
+  }
+
+  /** Cached value, or one loader call shared by concurrent callers, fenced. */
+  private resolve(
+    plan: Plan,
+    loader: () => unknown,
+    copy: (loaded: unknown) => unknown,
+    onRevoked?: unknown,
+  ): Promise<unknown> {
+    const cached = this.fromL1(plan.l1Key);
+    if (cached !== undefined) return Promise.resolve(cached);
+    const e = this.e;
+    return e.flights.run(plan.l1Key, async () => {
+      const r = await e.lookup(plan);
+      if (r.state === "hit") return r.value;
+      if (r.state === "revoked") return onRevoked;
+      let value: unknown;
+      try {
+        e.counters.loaderCalls++;
+        const loaded = await loader();
+        if (loaded === undefined || (loaded === null && plan.kind !== "role")) {
+          e.close(r.ticket);
+          return undefined;
+        }
+        value = copy(loaded);
+      } catch (err) {
+        e.close(r.ticket);
+        throw err;
+      }
+      await e.fill(r.ticket, value);
+      return value;
+    });
+  }
+
+  private invalidate(
+    operation: string,
+    message: Parameters<Engine["apply"]>[0],
+    phases: readonly (readonly StoreStep[])[],
+  ): Promise<void> {
+    return this.e.invalidate(operation, message, phases);
+  }
+
+  private fenceBump(email: string): StoreStep {
+    const key = this.e.codec.fence(email);
+    return (s: Store) => s.incr(key, this.e.o.now() + FENCE_LIFETIME_MS);
+  }
+
+  // ------------------------------------------------------------------ contexts
+
+  getAuthContext(email: string, jti?: string | null): Promise<AuthContext<U> | undefined> {
+    let j: string | undefined;
+    try {
+      checkString("email", email);
+      j = checkJti(jti);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.enabled) return RESOLVED_UNDEFINED;
+    const e = this.e;
+    const now = e.o.now();
+    if (j !== undefined && e.revoked.size > 0 && e.revoked.has(j, now)) {
+      e.counters.hits++;
+      return RESOLVED_REVOKED;
+    }
+    const key = localKey.ctx(email, j);
+    if (e.trusted(now)) {
+      const v = e.l1.get(key, now);
+      if (v !== undefined) {
+        e.counters.hits++;
+        e.counters.l1Hits++;
+        return Promise.resolve(v as AuthContext<U>);
+      }
+    }
+    return this.slowGet(this.ctxPlan(email, j, key), REVOKED) as Promise<
+      AuthContext<U> | undefined
+    >;
+  }
+
+  getAuthContextSync(email: string, jti?: string | null): AuthContext<U> | undefined {
+    checkString("email", email);
+    const j = checkJti(jti);
+    if (!this.enabled) return undefined;
+    const e = this.e;
+    const now = e.o.now();
+    if (j !== undefined && e.revoked.size > 0 && e.revoked.has(j, now)) {
+      e.counters.hits++;
+      return REVOKED;
+    }
+    if (!e.trusted(now)) return undefined;
+    const v = e.l1.get(localKey.ctx(email, j), now);
+    if (v !== undefined) {
+      e.counters.hits++;
+      e.counters.l1Hits++;
+    }
+    return v as AuthContext<U> | undefined;
+  }
+
+  async setAuthContext(
+    email: string,
+    jti: string | null | undefined,
+    ctx: AuthContext<U>,
+  ): Promise<void> {
+    checkString("email", email);
+    const j = checkJti(jti);
+    const value = copyContext(ctx, this.redact, "ctx");
+    if (!this.enabled) return;
+    if (j !== undefined && this.e.revoked.has(j, this.e.o.now())) return;
+    await this.set(this.ctxPlan(email, j, localKey.ctx(email, j)), value);
+  }
+
+  async resolveAuthContext(
+    email: string,
+    jti: string | null | undefined,
+    loader: () => Promise<AuthContext<U> | undefined> | AuthContext<U> | undefined,
+  ): Promise<AuthContext<U> | undefined> {
+    checkString("email", email);
+    const j = checkJti(jti);
+    checkLoader(loader);
+    if (!this.enabled) return loader();
+    const e = this.e;
+    if (j !== undefined && e.revoked.has(j, e.o.now())) {
+      e.counters.hits++;
+      return REVOKED;
+    }
+    const redact = this.redact;
+    return (await this.resolve(
+      this.ctxPlan(email, j, localKey.ctx(email, j)),
+      loader,
+      (loaded) => {
+        const ctx = copyContext(loaded, redact, "loader result");
+        // A revoked token is answered but never cached as a context (the revoked set is).
+        if (ctx.isTokenRevoked) throw new RevokedResult(ctx);
+        return ctx;
+      },
+      REVOKED,
+    ).catch((err: unknown) => {
+      if (err instanceof RevokedResult) return err.ctx;
+      throw err;
+    })) as AuthContext<U> | undefined;
+  }
+
+  // ------------------------------------------------------------------ users
+
+  getUser(email: string): Promise<Readonly<U> | undefined> {
+    try {
+      checkString("email", email);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.enabled) return RESOLVED_UNDEFINED;
+    return this.get(this.userPlan(email)) as Promise<Readonly<U> | undefined>;
+  }
+
+  async setUser(email: string, user: U): Promise<void> {
+    checkString("email", email);
+    const value = copyUser(user, this.redact, "user");
+    if (!this.enabled) return;
+    await this.set(this.userPlan(email), value);
+  }
+
+  async resolveUser(
+    email: string,
+    loader: () => Promise<U | undefined | null> | U | undefined | null,
+  ): Promise<Readonly<U> | undefined> {
+    checkString("email", email);
+    checkLoader(loader);
+    if (!this.enabled) return (await loader()) ?? undefined;
+    const redact = this.redact;
+    return (await this.resolve(this.userPlan(email), loader, (loaded) =>
+      copyUser(loaded, redact, "loader result"),
+    )) as Readonly<U> | undefined;
+  }
+
+  // ------------------------------------------------------------------ roles
+
+  getUserRole(email: string, teamId: string): Promise<string | null | undefined> {
+    try {
+      checkString("email", email);
+      checkString("teamId", teamId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.enabled) return RESOLVED_UNDEFINED;
+    return this.get(this.rolePlan(email, teamId)) as Promise<string | null | undefined>;
+  }
+
+  async setUserRole(email: string, teamId: string, role: string | null): Promise<void> {
+    checkString("email", email);
+    checkString("teamId", teamId);
+    if (role !== null && typeof role !== "string")
+      throw typeError("role", "a string or null", role);
+    if (!this.enabled) return;
+    await this.set(this.rolePlan(email, teamId), role);
+  }
+
+  async resolveUserRole(
+    email: string,
+    teamId: string,
+    loader: () => Promise<string | null | undefined> | string | null | undefined,
+  ): Promise<string | null | undefined> {
+    checkString("email", email);
+    checkString("teamId", teamId);
+    checkLoader(loader);
+    if (!this.enabled) return loader();
+    return (await this.resolve(this.rolePlan(email, teamId), loader, (loaded) => {
+      if (typeof loaded !== "string") throw typeError("loader result", "a string or null", loaded);
+      return loaded;
+    })) as string | null | undefined;
+  }
+
+  // ------------------------------------------------------------------ team lists
+
+  getUserTeams(email: string, includePersonal: boolean): Promise<readonly string[] | undefined> {
+    try {
+      checkString("email", email);
+      checkBoolean("includePersonal", includePersonal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.enabled || !this.e.o.teamsListEnabled) return RESOLVED_UNDEFINED;
+    return this.get(this.teamsPlan(email, includePersonal)) as Promise<
+      readonly string[] | undefined
+    >;
+  }
+
+  async setUserTeams(
+    email: string,
+    includePersonal: boolean,
+    teamIds: readonly string[],
+  ): Promise<void> {
+    checkString("email", email);
+    checkBoolean("includePersonal", includePersonal);
+    const value = copyTeams(teamIds, "teamIds");
+    if (!this.enabled || !this.e.o.teamsListEnabled) return;
+    await this.set(this.teamsPlan(email, includePersonal), value);
+  }
+
+  async resolveUserTeams(
+    email: string,
+    includePersonal: boolean,
+    loader: () => Promise<readonly string[] | undefined> | readonly string[] | undefined,
+  ): Promise<readonly string[] | undefined> {
+    checkString("email", email);
+    checkBoolean("includePersonal", includePersonal);
+    checkLoader(loader);
+    if (!this.enabled || !this.e.o.teamsListEnabled) return loader();
+    return (await this.resolve(this.teamsPlan(email, includePersonal), loader, (loaded) =>
+      copyTeams(loaded, "loader result"),
+    )) as readonly string[] | undefined;
+  }
+
+  // ------------------------------------------------------------------ membership checks
+
+  getTeamMembershipValid(email: string, teamIds: readonly string[]): Promise<boolean | undefined> {
+    let ids: string[];
+    try {
+      checkString("email", email);
+      ids = canonicalTeamIds(teamIds, "teamIds");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.enabled || ids.length === 0) return RESOLVED_UNDEFINED;
+    return this.get(this.memPlan(email, ids)) as Promise<boolean | undefined>;
+  }
+
+  async setTeamMembershipValid(
+    email: string,
+    teamIds: readonly string[],
+    valid: boolean,
+  ): Promise<void> {
+    checkString("email", email);
+    const ids = canonicalTeamIds(teamIds, "teamIds");
+    checkBoolean("valid", valid);
+    if (!this.enabled || ids.length === 0) return;
+    await this.set(this.memPlan(email, ids), valid);
+  }
+
+  getTeamMembershipValidSync(email: string, teamIds: readonly string[]): boolean | undefined {
+    checkString("email", email);
+    const ids = canonicalTeamIds(teamIds, "teamIds");
+    if (!this.enabled || ids.length === 0) return undefined;
+    const v = this.fromL1(localKey.mem(email, ids)) as boolean | undefined;
+    if (v === undefined) this.e.counters.misses++;
+    return v;
+  }
+
+  setTeamMembershipValidSync(email: string, teamIds: readonly string[], valid: boolean): void {
+    checkString("email", email);
+    const ids = canonicalTeamIds(teamIds, "teamIds");
+    checkBoolean("valid", valid);
+    if (!this.enabled || ids.length === 0) return;
+    const e = this.e;
+    const key = localKey.mem(email, ids);
+    const now = e.o.now();
+    if (!e.trusted(now)) return;
+    if (e.pendingIsStale(key)) {
+      e.counters.staleFillsRejected++;
+      return;
+    }
+    e.l1.set(key, valid, e.l1Expiry(now, e.o.ttl.team), now, [localTag.memOfUser(email)]);
+  }
+
+  async resolveTeamMembershipValid(
+    email: string,
+    teamIds: readonly string[],
+    loader: () => Promise<boolean | undefined> | boolean | undefined,
+  ): Promise<boolean | undefined> {
+    checkString("email", email);
+    const ids = canonicalTeamIds(teamIds, "teamIds");
+    checkLoader(loader);
+    if (!this.enabled || ids.length === 0) return loader();
+    return (await this.resolve(this.memPlan(email, ids), loader, (loaded) => {
+      if (typeof loaded !== "boolean") throw typeError("loader result", "a boolean", loaded);
+      return loaded;
+    })) as boolean | undefined;
+  }
+
+  // ------------------------------------------------------------------ revocation
+
+  async isTokenRevoked(jti: string): Promise<boolean | undefined> {
+    checkString("jti", jti);
+    if (!this.enabled) return undefined;
+    const e = this.e;
+    if (e.revoked.has(jti, e.o.now())) {
+      e.counters.hits++;
+      return true;
+    }
+    const plan = this.nrPlan(jti);
+    if (this.fromL1(plan.l1Key) === false) return false;
+    const answer = await this.slowGet(plan, true);
+    return answer === true || answer === false ? answer : undefined;
+  }
+
+  async setNotRevoked(jti: string): Promise<void> {
+    checkString("jti", jti);
+    if (!this.enabled) return;
+    const e = this.e;
+    if (e.revoked.has(jti, e.o.now())) return;
+    const ticket = await e.prepare(this.nrPlan(jti));
+    if (ticket.revoked) {
+      e.close(ticket);
+      const now = e.o.now();
+      e.revoked.add(jti, now + e.o.revocationRetentionMs, now);
+      return;
+    }
+    if (e.revoked.has(jti, e.o.now())) {
+      e.close(ticket);
+      return;
+    }
+    await e.fill(ticket, false);
+  }
+
+  async invalidateRevocation(jti: string, expiresAt?: number | null): Promise<void> {
+    checkString("jti", jti);
+    if (expiresAt !== undefined && expiresAt !== null) {
+      if (typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) {
+        throw typeError("expiresAt", "a finite number (epoch ms), null or undefined", expiresAt);
+      }
+    }
+    if (!this.enabled) return;
+    const e = this.e;
+    const c = e.codec;
+    const deadline = expiresAt ?? e.o.now() + e.o.revocationRetentionMs;
+    const revokedSet = c.revoked();
+    const member = c.revokedMember(jti);
+    const nr = c.notRevoked(jti);
+    await this.invalidate("invalidateRevocation", { type: "revoke", jti, expiresAt: deadline }, [
+      [(s) => s.addMember(revokedSet, member, deadline), (s) => s.deleteMany([nr])],
+    ]);
+  }
+
+  async syncRevokedTokens(source: RevocationSource): Promise<number> {
+    let iterable: unknown = source;
+    if (typeof source === "function") iterable = await source();
+    const isIterable =
+      typeof iterable === "object" &&
+      iterable !== null &&
+      (Symbol.iterator in iterable || Symbol.asyncIterator in iterable);
+    if (!isIterable) throw typeError("source", "an iterable of revocations or a function", source);
+    const e = this.e;
+    const c = e.codec;
+    const store = e.o.store;
+    const guard = e.storeGuard;
+    let count = 0;
+    let batch: Promise<void>[] = [];
+    const flush = async (): Promise<void> => {
+      await Promise.all(batch);
+      batch = [];
+    };
+    for await (const entry of iterable as AsyncIterable<unknown>) {
+      const parsed = parseRevocation(entry);
+      if (parsed === undefined) {
+        e.o.logger.warn(
+          "syncRevokedTokens: skipped an entry that is not a jti or { jti, expiresAt }",
+        );
+        continue;
+      }
+      if (!this.enabled) {
+        count++;
+        continue;
+      }
+      const now = e.o.now();
+      const deadline = parsed.expiresAt ?? now + e.o.revocationRetentionMs;
+      if (!(deadline > now)) continue;
+      count++;
+      e.revoked.add(parsed.jti, deadline, now);
+      e.l1.deleteOwner(localTag.jti(parsed.jti));
+      if (store !== undefined && guard !== undefined) {
+        const member = c.revokedMember(parsed.jti);
+        batch.push(
+          guard
+            .call("addMember", () => store.addMember(c.revoked(), member, deadline))
+            .catch((err: unknown) => e.storeFailed("addMember", err)),
+        );
+        if (batch.length >= SYNC_CONCURRENCY) await flush();
+      }
+    }
+    await flush();
+    return count;
+  }
+
+  // ------------------------------------------------------------------ invalidation
+
+  async invalidateUser(email: string): Promise<void> {
+    checkString("email", email);
+    if (!this.enabled) return;
+    const c = this.e.codec;
+    const keys = [c.user(email), c.teams(email, true), c.teams(email, false)];
+    const owners = [
+      c.userOwner(email, "ctx"),
+      c.userOwner(email, "role"),
+      c.userOwner(email, "mem"),
+    ];
+    await this.invalidate("invalidateUser", { type: "user", email }, [
+      [this.fenceBump(email)],
+      [
+        ...owners.map(
+          (o): StoreStep =>
+            (s) =>
+              s.deleteOwner(o),
+        ),
+        (s) => s.deleteMany(keys),
+      ],
+    ]);
+  }
+
+  async invalidateTeam(email: string): Promise<void> {
+    checkString("email", email);
+    if (!this.enabled) return;
+    const c = this.e.codec;
+    const keys = [c.teams(email, true), c.teams(email, false)];
+    const owners = [
+      c.userOwner(email, "ctx"),
+      c.userOwner(email, "role"),
+      c.userOwner(email, "mem"),
+    ];
+    await this.invalidate("invalidateTeam", { type: "team", email }, [
+      [this.fenceBump(email)],
+      [
+        ...owners.map(
+          (o): StoreStep =>
+            (s) =>
+              s.deleteOwner(o),
+        ),
+        (s) => s.deleteMany(keys),
+      ],
+    ]);
+  }
+
+  async invalidateUserRole(email: string, teamId: string): Promise<void> {
+    checkString("email", email);
+    checkString("teamId", teamId);
+    if (!this.enabled) return;
+    const key = this.e.codec.role(email, teamId);
+    await this.invalidate("invalidateUserRole", { type: "role", email, teamId }, [
+      [this.fenceBump(email)],
+      [(s) => s.deleteMany([key])],
+    ]);
+  }
+
+  async invalidateTeamRoles(teamId: string): Promise<void> {
+    checkString("teamId", teamId);
+    if (!this.enabled) return;
+    const c = this.e.codec;
+    const gen = c.teamGeneration(teamId);
+    const owner = c.teamOwner(teamId);
+    await this.invalidate("invalidateTeamRoles", { type: "teamRoles", teamId }, [
+      [(s) => s.incr(gen, this.e.o.now() + FENCE_LIFETIME_MS)],
+      [(s) => s.deleteOwner(owner)],
+    ]);
+  }
+
+  async invalidateUserTeams(email: string): Promise<void> {
+    checkString("email", email);
+    if (!this.enabled) return;
+    const c = this.e.codec;
+    const keys = [c.teams(email, true), c.teams(email, false)];
+    await this.invalidate("invalidateUserTeams", { type: "teams", email }, [
+      [this.fenceBump(email)],
+      [(s) => s.deleteMany(keys)],
+    ]);
+  }
+
+  async invalidateTeamMembership(email: string): Promise<void> {
+    checkString("email", email);
+    if (!this.enabled) return;
+    const owner = this.e.codec.userOwner(email, "mem");
+    await this.invalidate("invalidateTeamMembership", { type: "membership", email }, [
+      [this.fenceBump(email)],
+      [(s) => s.deleteOwner(owner)],
+    ]);
+  }
+
+  invalidateAll(): Promise<void> {
+    if (!this.enabled) return RESOLVED_VOID;
+    return this.e.invalidateAll();
+  }
+
+  // ------------------------------------------------------------------ stats, lifecycle
+
+  stats(): AuthCacheStats {
+    const e = this.e;
+    const c = e.counters;
+    const now = e.o.now();
+    const total = c.hits + c.misses;
+    const l2Total = c.l2Hits + c.l2Misses;
+    const guard = e.storeGuard;
+    return {
+      enabled: this.enabled,
+      hits: c.hits,
+      misses: c.misses,
+      hitRate: total === 0 ? 0 : c.hits / total,
+      l1Hits: c.l1Hits,
+      l2Hits: c.l2Hits,
+      l2Misses: c.l2Misses,
+      l2HitRate: l2Total === 0 ? 0 : c.l2Hits / l2Total,
+      l2Errors: c.l2Errors,
+      l2Timeouts: guard?.timeouts ?? 0,
+      l2ShortCircuited: guard?.shortCircuited ?? 0,
+      l2Healthy: guard?.healthy ?? false,
+      l2Breaker: guard?.state ?? "none",
+      busState: e.busState,
+      l1Trusted: this.enabled && e.trusted(now),
+      busErrors: c.busErrors,
+      busMessages: c.busMessages,
+      busResets: c.busResets,
+      busDropped: e.busDropped(),
+      l1Size: e.l1.size,
+      l1Evictions: e.l1.evictions - this.l1EvictionsBase,
+      revokedCount: e.revoked.countLive(now),
+      staleFillsRejected: c.staleFillsRejected,
+      loaderCalls: c.loaderCalls,
+      decodeErrors: c.decodeErrors,
+      invalidations: c.invalidations,
+      invalidationErrors: c.invalidationErrors,
+    };
+  }
+
+  resetStats(): void {
+    const e = this.e;
+    e.resetCounters();
+    this.l1EvictionsBase = e.l1.evictions;
+    for (const g of [e.storeGuard, e.busGuard]) {
+      if (g === undefined) continue;
+      g.calls = 0;
+      g.failures = 0;
+      g.timeouts = 0;
+      g.shortCircuited = 0;
+    }
+  }
+
+  close(): Promise<void> {
+    this.e.shutdown();
+    return RESOLVED_VOID;
+  }
+}
+
+/** Carries a loaded revoked context out of the singleflight without caching it. */
+class RevokedResult {
+  constructor(readonly ctx: AuthContext<UserRecord>) {}
+}
+
+function parseRevocation(entry: unknown): { jti: string; expiresAt?: number } | undefined {
+  if (typeof entry === "string") return { jti: entry };
+  if (!isPlainObject(entry) || typeof entry.jti !== "string") return undefined;
+  const exp = entry.expiresAt;
+  if (exp === undefined || exp === null) return { jti: entry.jti };
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return undefined;
+  return { jti: entry.jti, expiresAt: exp };
+}

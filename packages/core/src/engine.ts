@@ -1,0 +1,642 @@
+import type { BusState, InvalidationMessage, Store, Unsubscribe } from "./contracts.ts";
+import { decodeEnvelope, type Envelope, encodeEnvelope, type Kind } from "./envelope.ts";
+import { type AuthCacheError, BusError, InvalidationError, StoreError } from "./errors.ts";
+import { ExpiringSet } from "./expiring-set.ts";
+import { Guard } from "./guard.ts";
+import { createKeyCodec, type KeyCodec } from "./key-codec.ts";
+import { L1Cache } from "./l1-cache.ts";
+import { localKey, localTag } from "./local-keys.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { SingleFlight } from "./singleflight.ts";
+
+/** Returned by {@link Plan.accept} for a decoded value of the wrong shape. */
+export const INVALID: unique symbol = Symbol("authcache.invalid");
+
+/** Where one entry lives in L2 (built only on an L1 miss: encoding costs). */
+export interface L2Plan {
+  readonly key: string;
+  /** The user's fence counter; the fill is a setIfFence on it. */
+  readonly fenceKey: string | undefined;
+  /** Roles: the team's generation counter (an entry older than it is dead). */
+  readonly teamGenKey: string | undefined;
+  /** Contexts with a jti and "not revoked" entries: checked against the revoked set. */
+  readonly revokedMember: string | undefined;
+  /** Owner indexes; the first shares the key's slot. */
+  readonly owners: string[];
+}
+
+/** Everything core needs to read and fill one entry. */
+export interface Plan {
+  readonly kind: Kind;
+  readonly l1Key: string;
+  readonly ttl: number;
+  readonly email: string | undefined;
+  readonly teamId: string | undefined;
+  readonly jti: string | undefined;
+  readonly l1Owners: readonly string[] | undefined;
+  readonly l2: () => L2Plan;
+  /** Turns a decoded envelope into the frozen value, or INVALID. */
+  readonly accept: (envelope: Envelope) => unknown;
+  /** True when the value is stored as "known absent" (a role that is "not a member"). */
+  readonly absent: (value: unknown) => boolean;
+}
+
+/**
+ * The stale-fill guard of one read-then-fill. It records the fence values read before the
+ * loader ran, and turns stale as soon as an invalidation touching its entry is applied here
+ * (locally or from the bus); a stale ticket never fills L1 or L2.
+ */
+export interface Ticket {
+  readonly plan: Plan;
+  readonly createdAt: number;
+  stale: boolean;
+  readOk: boolean;
+  revoked: boolean;
+  fence: number;
+  g: number;
+  tg: number | undefined;
+}
+
+export type Lookup =
+  | { readonly state: "hit"; readonly value: unknown }
+  | { readonly state: "revoked" }
+  | { readonly state: "miss"; readonly ticket: Ticket };
+
+/** Counters behind `stats()`. */
+export interface Counters {
+  hits: number;
+  misses: number;
+  l1Hits: number;
+  l2Hits: number;
+  l2Misses: number;
+  l2Errors: number;
+  staleFillsRejected: number;
+  loaderCalls: number;
+  decodeErrors: number;
+  invalidations: number;
+  invalidationErrors: number;
+  busErrors: number;
+  busMessages: number;
+  busResets: number;
+}
+
+const zeroCounters = (): Counters => ({
+  hits: 0,
+  misses: 0,
+  l1Hits: 0,
+  l2Hits: 0,
+  l2Misses: 0,
+  l2Errors: 0,
+  staleFillsRejected: 0,
+  loaderCalls: 0,
+  decodeErrors: 0,
+  invalidations: 0,
+  invalidationErrors: 0,
+  busErrors: 0,
+  busMessages: 0,
+  busResets: 0,
+});
+
+/** A ticket stashed by a get miss waits this long for the matching set. */
+const PENDING_MAX_AGE_MS = 30_000;
+const PENDING_MAX = 1_024;
+const TRUST_ALWAYS = 0;
+const TRUST_BUS = 1;
+
+/** One step of an invalidation's L2 work. */
+export type StoreStep = (store: Store) => Promise<unknown>;
+
+/**
+ * The tiers and their rules, independent of the domain: L1 trust (bounded staleness), the
+ * guarded L2 read and fenced fill, the tickets that reject stale fills, invalidation order
+ * (local, L2, bus, local again) and the bus follower.
+ */
+export class Engine {
+  readonly o: ResolvedOptions;
+  readonly l1: L1Cache<unknown>;
+  readonly codec: KeyCodec;
+  readonly revoked = new ExpiringSet();
+  readonly flights = new SingleFlight<unknown>();
+  readonly storeGuard: Guard | undefined;
+  readonly busGuard: Guard | undefined;
+  counters: Counters = zeroCounters();
+  busState: BusState | "none";
+  /** When the bus last confirmed we had applied the log to its end (our clock). */
+  lastCaughtUp = Number.NEGATIVE_INFINITY;
+  private readonly trustMode: number;
+  private readonly tickets = new Set<Ticket>();
+  private readonly pending = new Map<string, Ticket>();
+  private busDroppedBase = 0;
+  private unsubscribe: Unsubscribe | undefined;
+  private offState: Unsubscribe | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  closed = false;
+
+  constructor(options: ResolvedOptions) {
+    this.o = options;
+    this.l1 = new L1Cache<unknown>({ maxEntries: options.maxEntries });
+    this.codec = createKeyCodec({
+      prefix: options.prefix,
+      hashIdentifiers: options.hashIdentifiers,
+    });
+    const { store, bus } = options;
+    this.trustMode = bus !== undefined ? TRUST_BUS : TRUST_ALWAYS;
+    this.busState = bus !== undefined ? "down" : "none";
+    if (store !== undefined) {
+      this.storeGuard = new Guard({
+        target: `store ${store.name}`,
+        timeoutMs: options.timeoutMs,
+        breaker: options.breaker,
+        now: options.now,
+        logger: options.logger,
+        wrap: (op, cause) => new StoreError(op, store.name, { cause }),
+      });
+    }
+    if (bus !== undefined) {
+      this.busGuard = new Guard({
+        target: `bus ${bus.name}`,
+        timeoutMs: options.timeoutMs,
+        breaker: options.breaker,
+        now: options.now,
+        logger: options.logger,
+        wrap: (op, cause) => new BusError(op, bus.name, { cause }),
+      });
+    }
+    if (!options.enabled) return;
+    if (bus !== undefined) this.connectBus();
+    const timer = setInterval(() => this.sweep(512), 1_000);
+    (timer as { unref?: () => void }).unref?.();
+    this.sweepTimer = timer;
+  }
+
+  /** Whether L1 may answer now (bounded staleness). */
+  trusted(now: number): boolean {
+    return this.trustMode === TRUST_ALWAYS || now - this.lastCaughtUp < this.o.maxStaleMs;
+  }
+
+  /** The L1 deadline of an entry filled now: its TTL, capped at maxStaleMs when an L2 is
+   *  shared but no bus tells us about other instances' invalidations. */
+  l1Expiry(now: number, ttl: number): number {
+    if (this.o.store !== undefined && this.o.bus === undefined && ttl > this.o.maxStaleMs) {
+      return now + this.o.maxStaleMs;
+    }
+    return now + ttl;
+  }
+
+  /** Drops expired L1 entries, revocations and forgotten tickets, a bounded amount per call. */
+  sweep(budget: number): void {
+    const now = this.o.now();
+    this.l1.sweep(now, budget);
+    this.revoked.sweep(now, budget);
+    for (const [key, t] of this.pending) {
+      if (now - t.createdAt <= PENDING_MAX_AGE_MS) break;
+      this.pending.delete(key);
+      this.tickets.delete(t);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads and fills
+
+  /** Starts tracking a read-then-fill of `plan`. */
+  open(plan: Plan, now: number): Ticket {
+    const t: Ticket = {
+      plan,
+      createdAt: now,
+      stale: false,
+      readOk: false,
+      revoked: false,
+      fence: 0,
+      g: 0,
+      tg: undefined,
+    };
+    this.tickets.add(t);
+    return t;
+  }
+
+  close(ticket: Ticket): void {
+    this.tickets.delete(ticket);
+  }
+
+  /** Keeps a get miss's ticket for the set that usually follows (the get-then-set pattern). */
+  stash(ticket: Ticket): void {
+    const key = ticket.plan.l1Key;
+    const previous = this.pending.get(key);
+    if (previous !== undefined) {
+      this.tickets.delete(previous);
+      this.pending.delete(key);
+    }
+    this.pending.set(key, ticket);
+    if (this.pending.size > PENDING_MAX) {
+      const oldest = this.pending.keys().next();
+      if (!oldest.done) {
+        const t = this.pending.get(oldest.value);
+        this.pending.delete(oldest.value);
+        if (t !== undefined) this.tickets.delete(t);
+      }
+    }
+  }
+
+  /** Takes the stashed ticket of an earlier miss of `l1Key`, if it is recent. */
+  takePending(l1Key: string, now: number): Ticket | undefined {
+    const t = this.pending.get(l1Key);
+    if (t === undefined) return undefined;
+    this.pending.delete(l1Key);
+    if (now - t.createdAt <= PENDING_MAX_AGE_MS) return t;
+    this.tickets.delete(t);
+    return undefined;
+  }
+
+  /** Whether a stashed ticket says an invalidation happened since the miss (sync pair). */
+  pendingIsStale(l1Key: string): boolean {
+    return this.pending.get(l1Key)?.stale === true;
+  }
+
+  /** The L1-miss path: one L2 read (entry, fences, revoked-set check), write-through on hit. */
+  async lookup(plan: Plan): Promise<Lookup> {
+    const now = this.o.now();
+    const ticket = this.open(plan, now);
+    if (this.o.store === undefined) {
+      this.counters.misses++;
+      return { state: "miss", ticket };
+    }
+    const raw = await this.read(ticket);
+    if (ticket.revoked) {
+      this.close(ticket);
+      if (plan.jti !== undefined) {
+        this.revoked.add(plan.jti, this.o.now() + this.o.revocationRetentionMs, this.o.now());
+      }
+      this.counters.hits++;
+      this.counters.l2Hits++;
+      return { state: "revoked" };
+    }
+    if (!ticket.readOk) {
+      this.counters.misses++;
+      return { state: "miss", ticket };
+    }
+    const value = raw === undefined ? INVALID : this.decode(plan, raw, ticket);
+    if (value === INVALID) {
+      this.counters.l2Misses++;
+      this.counters.misses++;
+      return { state: "miss", ticket };
+    }
+    this.counters.l2Hits++;
+    this.counters.hits++;
+    this.close(ticket);
+    const after = this.o.now();
+    if (!ticket.stale && this.trusted(after)) {
+      this.l1.set(plan.l1Key, value, this.l1Expiry(after, plan.ttl), after, plan.l1Owners);
+    }
+    return { state: "hit", value };
+  }
+
+  private decode(plan: Plan, raw: string, ticket: Ticket): unknown {
+    const env = decodeEnvelope(raw, plan.kind);
+    if (env === undefined) {
+      this.counters.decodeErrors++;
+      return INVALID;
+    }
+    // Written before the last invalidateAll, or before its team's roles were invalidated: dead.
+    if (env.g < ticket.g) return INVALID;
+    if (ticket.tg !== undefined && (env.t ?? 0) < ticket.tg) return INVALID;
+    const value = plan.accept(env);
+    if (value === INVALID) this.counters.decodeErrors++;
+    return value;
+  }
+
+  /** One guarded `store.read`; records the fence values in the ticket. Never throws. */
+  async read(ticket: Ticket): Promise<string | undefined> {
+    const store = this.o.store;
+    const guard = this.storeGuard;
+    if (store === undefined || guard === undefined) return undefined;
+    const l2 = ticket.plan.l2();
+    const keys = [l2.key, this.codec.generation()];
+    const fenceAt = l2.fenceKey === undefined ? -1 : keys.push(l2.fenceKey) - 1;
+    const teamAt = l2.teamGenKey === undefined ? -1 : keys.push(l2.teamGenKey) - 1;
+    const members =
+      l2.revokedMember === undefined
+        ? []
+        : [{ set: this.codec.revoked(), member: l2.revokedMember }];
+    try {
+      const r = await guard.call("read", () => store.read(keys, members));
+      if (!Array.isArray(r?.values) || r.values.length !== keys.length) {
+        throw new TypeError("read() returned the wrong number of values");
+      }
+      ticket.g = counter(r.values[1]);
+      if (fenceAt >= 0) ticket.fence = counter(r.values[fenceAt]);
+      if (teamAt >= 0) ticket.tg = counter(r.values[teamAt]);
+      ticket.revoked = members.length > 0 && r.members?.[0] === true;
+      ticket.readOk = true;
+      const v = r.values[0];
+      return typeof v === "string" ? v : undefined;
+    } catch (e) {
+      this.storeFailed("read", e);
+      return undefined;
+    }
+  }
+
+  /** A ticket for a set that had no preceding miss: reads the fences now. */
+  async prepare(plan: Plan): Promise<Ticket> {
+    const now = this.o.now();
+    const stashed = this.takePending(plan.l1Key, now);
+    if (stashed !== undefined) return stashed;
+    const ticket = this.open(plan, now);
+    await this.read(ticket);
+    return ticket;
+  }
+
+  /** Caches `value` under the ticket's fences, unless an invalidation overlapped. L2 first
+   *  (setIfFence), then L1 only if L2 accepted it or could not be asked. Never throws. */
+  async fill(ticket: Ticket, value: unknown): Promise<boolean> {
+    try {
+      const plan = ticket.plan;
+      if (ticket.revoked) return false;
+      if (ticket.stale) {
+        this.counters.staleFillsRejected++;
+        return false;
+      }
+      const store = this.o.store;
+      const guard = this.storeGuard;
+      if (store !== undefined && guard !== undefined && ticket.readOk) {
+        const l2 = plan.l2();
+        const env = encodeEnvelope(plan.kind, ticket.g, value, plan.absent(value), ticket.tg);
+        const expiresAt = this.o.now() + plan.ttl;
+        try {
+          if (l2.fenceKey !== undefined) {
+            const fence = { key: l2.fenceKey, value: ticket.fence };
+            const written = await guard.call("setIfFence", () =>
+              store.setIfFence(l2.key, env, expiresAt, fence, l2.owners),
+            );
+            if (written !== true) {
+              this.counters.staleFillsRejected++;
+              return false;
+            }
+          } else {
+            await guard.call("set", () => store.set(l2.key, env, expiresAt, l2.owners));
+          }
+        } catch (e) {
+          this.storeFailed("set", e);
+        }
+      }
+      if (ticket.stale) {
+        this.counters.staleFillsRejected++;
+        return false;
+      }
+      const now = this.o.now();
+      if (!this.trusted(now)) return false;
+      this.l1.set(plan.l1Key, value, this.l1Expiry(now, plan.ttl), now, plan.l1Owners);
+      return true;
+    } finally {
+      this.close(ticket);
+    }
+  }
+
+  storeFailed(operation: string, error: unknown): void {
+    this.counters.l2Errors++;
+    this.o.logger.debug(`store ${operation} failed; treated as a miss`, { error: String(error) });
+  }
+
+  // ---------------------------------------------------------------- invalidation
+
+  /**
+   * Applies `message` here, runs the L2 phases in order (each phase's steps concurrently),
+   * publishes, and applies again (anything that raced the first pass is dropped). Rejects with
+   * an InvalidationError after both L2 and the bus were attempted, if either failed.
+   */
+  async invalidate(
+    operation: string,
+    message: InvalidationMessage,
+    phases: readonly (readonly StoreStep[])[],
+  ): Promise<void> {
+    this.counters.invalidations++;
+    this.apply(message);
+    const failures: AuthCacheError[] = [];
+    await this.runPhases(phases, failures);
+    await this.publish(message, failures);
+    this.apply(message);
+    this.finish(operation, failures);
+  }
+
+  /** Bumps `gen:all` (every L2 entry written before is dead), then clears every instance's
+   *  L1. Revocations are kept. */
+  async invalidateAll(): Promise<void> {
+    this.counters.invalidations++;
+    const failures: AuthCacheError[] = [];
+    this.flush();
+    let generation = 0;
+    const store = this.o.store;
+    const guard = this.storeGuard;
+    if (store !== undefined && guard !== undefined) {
+      try {
+        generation = await guard.call("incr", () => store.incr(this.codec.generation()));
+      } catch (e) {
+        this.storeFailed("incr", e);
+        failures.push(asCacheError(e));
+      }
+    }
+    const message: InvalidationMessage = { type: "all", generation };
+    await this.publish(message, failures);
+    this.flush();
+    this.finish("invalidateAll", failures);
+  }
+
+  private async runPhases(
+    phases: readonly (readonly StoreStep[])[],
+    failures: AuthCacheError[],
+  ): Promise<void> {
+    const store = this.o.store;
+    const guard = this.storeGuard;
+    if (store === undefined || guard === undefined) return;
+    for (const phase of phases) {
+      const results = await Promise.allSettled(
+        phase.map((step) => guard.call("invalidate", () => step(store))),
+      );
+      for (const r of results) {
+        if (r.status === "rejected") {
+          this.storeFailed("invalidate", r.reason);
+          failures.push(asCacheError(r.reason));
+        }
+      }
+    }
+  }
+
+  private async publish(message: InvalidationMessage, failures: AuthCacheError[]): Promise<void> {
+    const bus = this.o.bus;
+    const guard = this.busGuard;
+    if (bus === undefined || guard === undefined) return;
+    try {
+      await guard.call("publish", () => bus.publish(message));
+    } catch (e) {
+      this.counters.busErrors++;
+      this.o.logger.debug("bus publish failed", { error: String(e) });
+      failures.push(asCacheError(e));
+    }
+  }
+
+  private finish(operation: string, failures: AuthCacheError[]): void {
+    if (failures.length === 0) return;
+    this.counters.invalidationErrors++;
+    const error = new InvalidationError(operation, failures);
+    this.o.logger.warn(error.message, { cause: String(error.cause) });
+    throw error;
+  }
+
+  /** Applies one invalidation to L1, the revoked set and the tickets in flight. Idempotent. */
+  apply(m: InvalidationMessage): void {
+    const l1 = this.l1;
+    switch (m.type) {
+      case "user": {
+        const e = m.email;
+        l1.delete(localKey.user(e));
+        l1.delete(localKey.teams(e, true));
+        l1.delete(localKey.teams(e, false));
+        l1.deleteOwner(localTag.ctxOfUser(e));
+        l1.deleteOwner(localTag.rolesOfUser(e));
+        l1.deleteOwner(localTag.memOfUser(e));
+        this.markStale((t) => t.plan.email === e);
+        return;
+      }
+      case "team": {
+        const e = m.email;
+        l1.delete(localKey.teams(e, true));
+        l1.delete(localKey.teams(e, false));
+        l1.deleteOwner(localTag.ctxOfUser(e));
+        l1.deleteOwner(localTag.rolesOfUser(e));
+        l1.deleteOwner(localTag.memOfUser(e));
+        this.markStale((t) => t.plan.email === e && t.plan.kind !== "user");
+        return;
+      }
+      case "teams":
+        l1.delete(localKey.teams(m.email, true));
+        l1.delete(localKey.teams(m.email, false));
+        this.markStale((t) => t.plan.kind === "teams" && t.plan.email === m.email);
+        return;
+      case "membership":
+        l1.deleteOwner(localTag.memOfUser(m.email));
+        this.markStale((t) => t.plan.kind === "mem" && t.plan.email === m.email);
+        return;
+      case "role":
+        l1.delete(localKey.role(m.email, m.teamId));
+        this.markStale(
+          (t) => t.plan.kind === "role" && t.plan.email === m.email && t.plan.teamId === m.teamId,
+        );
+        return;
+      case "teamRoles":
+        l1.deleteOwner(localTag.rolesOfTeam(m.teamId));
+        this.markStale((t) => t.plan.kind === "role" && t.plan.teamId === m.teamId);
+        return;
+      case "revoke": {
+        const now = this.o.now();
+        this.revoked.add(m.jti, m.expiresAt ?? now + this.o.revocationRetentionMs, now);
+        l1.deleteOwner(localTag.jti(m.jti));
+        this.markStale((t) => t.plan.jti === m.jti);
+        return;
+      }
+      case "all":
+        this.flush();
+        return;
+    }
+  }
+
+  /** Drops every L1 entry (revocations are kept) and turns every ticket stale. */
+  flush(): void {
+    this.l1.clear();
+    this.markStale(() => true);
+  }
+
+  private markStale(match: (t: Ticket) => boolean): void {
+    for (const t of this.tickets) if (!t.stale && match(t)) t.stale = true;
+  }
+
+  // ---------------------------------------------------------------- bus follower
+
+  private connectBus(): void {
+    const bus = this.o.bus;
+    if (bus === undefined || this.closed) return;
+    if (this.offState === undefined) {
+      try {
+        this.offState = bus.onState((state) => {
+          this.busState = state;
+          // Down: stop trusting L1 now rather than when the last confirmation ages out.
+          if (state === "down") this.lastCaughtUp = Number.NEGATIVE_INFINITY;
+        });
+      } catch (e) {
+        this.o.logger.warn("bus onState failed", { error: String(e) });
+      }
+    }
+    // Not through the guard: a subscribe that outlived a timeout would leave an orphan follower.
+    let subscribing: Promise<Unsubscribe>;
+    try {
+      subscribing = bus.subscribe({
+        message: (m) => {
+          this.counters.busMessages++;
+          this.apply(m);
+        },
+        reset: () => {
+          this.counters.busResets++;
+          this.o.logger.info("bus reset: the log moved past this instance; L1 flushed");
+          this.flush();
+        },
+        caughtUp: (at) => {
+          const now = this.o.now();
+          this.lastCaughtUp = typeof at === "number" && at < now ? at : now;
+          this.busState = "up";
+        },
+      });
+    } catch (e) {
+      subscribing = Promise.reject(e);
+    }
+    subscribing.then(
+      (unsubscribe) => {
+        if (this.closed) unsubscribe();
+        else this.unsubscribe = unsubscribe;
+      },
+      (e: unknown) => {
+        this.counters.busErrors++;
+        this.busState = "down";
+        this.o.logger.warn("bus subscribe failed; retrying", { error: String(e) });
+        if (this.closed) return;
+        const timer = setTimeout(() => this.connectBus(), Math.max(this.o.maxStaleMs, 250));
+        (timer as { unref?: () => void }).unref?.();
+        this.retryTimer = timer;
+      },
+    );
+  }
+
+  busDropped(): number {
+    return Math.max(0, (this.o.bus?.dropped ?? 0) - this.busDroppedBase);
+  }
+
+  resetCounters(): void {
+    this.counters = zeroCounters();
+    this.busDroppedBase = this.o.bus?.dropped ?? 0;
+  }
+
+  /** Stops timers and the bus follower. The store and bus were given to us: not closed. */
+  shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.unsubscribe?.();
+    this.offState?.();
+    this.unsubscribe = undefined;
+    this.offState = undefined;
+    this.lastCaughtUp = Number.NEGATIVE_INFINITY;
+    this.flush();
+    this.pending.clear();
+  }
+}
+
+function counter(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`counter holds ${raw}`);
+  return n;
+}
+
+function asCacheError(e: unknown): AuthCacheError {
+  return e instanceof StoreError || e instanceof BusError
+    ? e
+    : new StoreError("invalidate", "unknown", { cause: e });
+}

@@ -1,0 +1,71 @@
+/** Base class of every error authcache raises on purpose. `cause` keeps the underlying error. */
+export class AuthCacheError extends Error {
+  override readonly name: string = "AuthCacheError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`@authcache/core: ${message}`, options);
+  }
+}
+
+/** An L2 call failed, timed out or was refused by the open circuit breaker. */
+export class StoreError extends AuthCacheError {
+  override readonly name: string = "StoreError";
+  constructor(
+    /** The Store method that failed ("read", "setIfFence", ...). */
+    readonly operation: string,
+    /** The store's name ("memory", "redis", ...). */
+    readonly store: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`store "${store}" ${operation} failed`, options);
+  }
+}
+
+/** A bus call failed, timed out or was refused by the open circuit breaker. */
+export class BusError extends AuthCacheError {
+  override readonly name: string = "BusError";
+  constructor(
+    readonly operation: string,
+    readonly bus: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`bus "${bus}" ${operation} failed`, options);
+  }
+}
+
+/** The guarded call did not settle within the timeout. Used as the `cause` of a Store/BusError. */
+export class TimeoutError extends AuthCacheError {
+  override readonly name: string = "TimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`call timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The circuit breaker is open: the call was not made. Used as the `cause` of a Store/BusError. */
+export class CircuitOpenError extends AuthCacheError {
+  override readonly name: string = "CircuitOpenError";
+  constructor(readonly target: string) {
+    super(`circuit breaker for ${target} is open; call skipped`);
+  }
+}
+
+/** An invalidation was applied locally but L2 or the bus failed (both were attempted), so
+ *  other instances may keep serving the old entries until `maxStaleMs` passes, or L2 until TTL. */
+export class InvalidationError extends AuthCacheError {
+  override readonly name: string = "InvalidationError";
+  constructor(
+    /** The public method that failed ("invalidateUser", ...). */
+    readonly operation: string,
+    /** Every failure, in the order they happened; `cause` is the first. */
+    readonly failures: readonly AuthCacheError[],
+  ) {
+    super(`${operation} did not reach ${failures.map(describe).join(" and ")}`, {
+      cause: failures[0],
+    });
+  }
+}
+
+function describe(e: AuthCacheError): string {
+  if (e instanceof StoreError) return `the store (${e.operation})`;
+  if (e instanceof BusError) return `the bus (${e.operation})`;
+  return e.message;
+}
