@@ -137,12 +137,6 @@ export function runBusSuite(options: BusSuiteOptions): void {
       async () => {
         await ready();
         const log = await options.createLog();
-        for (const hook of t.needs ?? []) {
-          if (typeof log[hook] !== "function")
-            throw new Error(
-              `${suite}: "${t.name}" needs TestLog.${hook}(); provide it or list the test in skip with a reason`,
-            );
-        }
         const opened: InvalidationBus[] = [];
         seq += 1;
         const ctx: BusTestContext = {
@@ -157,7 +151,14 @@ export function runBusSuite(options: BusSuiteOptions): void {
         };
         const logCloser = { close: async () => log.close?.() };
         await runAndClose(
-          () => t.run(ctx),
+          async () => {
+            const missing = (t.needs ?? []).filter((hook) => typeof log[hook] !== "function");
+            if (missing.length > 0)
+              throw new Error(
+                `${suite}: "${t.name}" needs ${missing.map((h) => `TestLog.${h}()`).join(", ")}; provide it or list the test in skip with a reason`,
+              );
+            await t.run(ctx);
+          },
           () => [logCloser, ...opened],
         );
       },
