@@ -73,13 +73,14 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
 
   app.get("/healthz", (c) => {
-    const stats = deps.cache.stats() as Record<string, unknown>;
+    const stats = deps.cache.stats();
     return c.json({
       status: "ok",
       cache: {
         backend: deps.cacheDescription ?? "unknown",
-        l2Healthy: stats.l2Healthy ?? null,
-        busState: stats.busState ?? null,
+        l2Healthy: stats.l2Healthy,
+        busState: stats.busState,
+        l1Trusted: stats.l1Trusted,
       },
     });
   });

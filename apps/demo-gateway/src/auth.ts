@@ -70,10 +70,12 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
     }
     const { email, jti } = claims;
 
-    let teams: readonly string[];
+    let teams: readonly string[] | undefined;
     let ctx: Awaited<ReturnType<GatewayCache["resolveAuthContext"]>>;
     try {
       ctx = await cache.resolveAuthContext(email, jti, () => data.loadAuthContext(email, jti));
+      // The loader always answers; undefined would mean the cache could not: fail closed.
+      if (!ctx) throw new Error("the auth context could not be resolved");
       if (ctx.isTokenRevoked) return refuse("revoked", 401, "Token has been revoked");
       if (!ctx.user) return refuse("unknown_user", 401, "Unknown user");
       if (!ctx.user.isActive) return refuse("disabled", 401, "Account disabled");
@@ -93,6 +95,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
         teams = scoped;
       } else {
         teams = await cache.resolveUserTeams(email, true, () => data.loadUserTeams(email, true));
+        if (!teams) throw new Error("the user's teams could not be resolved");
       }
     } catch (error) {
       // Fail closed: when the context cannot be established, nobody gets in.

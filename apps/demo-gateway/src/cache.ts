@@ -6,51 +6,22 @@
  * Adapters are imported lazily so a gateway on the embedded default never loads a Redis or
  * Valkey client.
  */
-import type { InvalidationBus, Store } from "@authcache/core";
+import {
+  type AuthCache,
+  type AuthContext as CoreAuthContext,
+  createAuthCache,
+  type InvalidationBus,
+  type Store,
+} from "@authcache/core";
 import type { GatewayConfig } from "./config.ts";
 import type { UserRecord } from "./data-access.ts";
 import { ensureFileDirectory } from "./db/client.ts";
 
 /** What the cache holds for one (email, jti): the auth context of the reference design. */
-export interface AuthContext {
-  /** null when the token's subject is not a user. */
-  readonly user: UserRecord | null;
-  readonly personalTeamId: string | null;
-  readonly isTokenRevoked: boolean;
-}
+export type AuthContext = CoreAuthContext<UserRecord>;
 
-export type RevocationSource = Iterable<string | { jti: string; expiresAt?: number }>;
-
-/** The part of `@authcache/core`'s AuthCache the gateway uses. */
-export interface GatewayCache {
-  resolveAuthContext(
-    email: string,
-    jti: string,
-    loader: () => Promise<AuthContext>,
-  ): Promise<AuthContext>;
-  resolveUserTeams(
-    email: string,
-    includePersonal: boolean,
-    loader: () => Promise<string[]>,
-  ): Promise<string[]>;
-  resolveUserRole(
-    email: string,
-    teamId: string,
-    loader: () => Promise<string | null>,
-  ): Promise<string | null>;
-  resolveTeamMembershipValid(
-    email: string,
-    teamIds: string[],
-    loader: () => Promise<boolean>,
-  ): Promise<boolean>;
-  invalidateUser(email: string): Promise<void>;
-  invalidateRevocation(jti: string, expiresAt?: number): Promise<void>;
-  invalidateTeam(email: string): Promise<void>;
-  invalidateUserRole(email: string, teamId: string): Promise<void>;
-  syncRevokedTokens(source: RevocationSource): Promise<number>;
-  stats(): object;
-  close(): Promise<void>;
-}
+/** The AuthCache as the gateway uses it, typed with the gateway's user record. */
+export type GatewayCache = AuthCache<UserRecord>;
 
 export interface CacheLogger {
   debug(message: string, ...rest: unknown[]): void;
@@ -82,12 +53,6 @@ interface Backend {
   readonly store?: Store;
   readonly bus?: InvalidationBus;
   close(): Promise<void>;
-}
-
-// Until core publishes createAuthCache, it is typed here from DESIGN.md's public API. When it
-// lands, this type and its cast go away.
-interface PendingCore {
-  createAuthCache(options: Record<string, unknown>): GatewayCache;
 }
 
 /** glide takes addresses, not URLs: `redis://[user:password@]host[:port]` (or valkey://,
@@ -163,8 +128,7 @@ export async function buildCache(
   const backend = injected ? { close: async () => {} } : await openBackend(config);
   const store = overrides.store ?? backend.store;
   const bus = overrides.bus ?? backend.bus;
-  const { createAuthCache } = (await import("@authcache/core")) as unknown as PendingCore;
-  const cache = createAuthCache({
+  const cache = createAuthCache<UserRecord>({
     ...(store ? { store } : {}),
     ...(bus ? { bus } : {}),
     prefix: config.prefix,

@@ -30,9 +30,9 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): voi
 
     const user = await deps.data.getUser(email);
     if (!user) return notFound(c, `No user ${email}`);
-    if (!user.isActive) throw new BadRequest(`User ${email} is deactivated`, "email");
+    if (!user.isActive) throw new BadRequest(`"email": user ${email} is deactivated`, "email");
     if (teams && !(await deps.data.loadMembershipValid(email, teams))) {
-      throw new BadRequest(`User ${email} is not an active member of every listed team`, "teams");
+      throw new BadRequest(`"teams" lists a team ${email} is not an active member of`, "teams");
     }
 
     const minted = await deps.jwt.mint(email, {

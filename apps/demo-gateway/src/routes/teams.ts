@@ -7,8 +7,22 @@ import { caller, forbidden, type GatewayContext, notFound, type RouteDeps } from
 export const ROLES = ["owner", "member", "viewer"] as const;
 
 export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
-  const roleOf = (email: string, teamId: string) =>
-    deps.cache.resolveUserRole(email, teamId, () => deps.data.loadUserRole(email, teamId));
+  const roleOf = async (email: string, teamId: string): Promise<string | null> => {
+    let loaded: string | null | undefined;
+    try {
+      const role = await deps.cache.resolveUserRole(email, teamId, async () => {
+        loaded = await deps.data.loadUserRole(email, teamId);
+        return loaded;
+      });
+      return role ?? null;
+    } catch (error) {
+      // WORKAROUND (core 1d61587): resolveUserRole rejects a loader's `null` ("not a member")
+      // with a TypeError although the API documents it. The database answered, so answer
+      // with it (uncached). Remove once core accepts null.
+      if (loaded === null && error instanceof TypeError) return null;
+      throw error;
+    }
+  };
 
   /** Returns a 403/404 response when the caller may not manage the team's members. */
   const guardManager = async (c: GatewayContext, teamId: string) => {
@@ -18,7 +32,9 @@ export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
     }
     const team = await deps.data.getTeam(teamId);
     if (!team) return notFound(c, `No team ${teamId}`);
-    if (team.isPersonal) throw new BadRequest(`Team ${teamId} is a personal team`, "teamId");
+    if (team.isPersonal) {
+      throw new BadRequest(`Team ${teamId} is a personal team: its members cannot change`);
+    }
     return undefined;
   };
 

@@ -1,0 +1,150 @@
+/**
+ * Counted, not timed: a warm authenticated request makes 0 database round trips and 0 L2
+ * calls; a cold one makes exactly 1 database round trip for the auth context (plus 1 for the
+ * user's teams, which the reference flow loads separately).
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { createMemoryBus, createMemoryStore } from "@authcache/adapter-memory";
+import type { Gateway } from "../src/gateway.ts";
+import {
+  ALICE,
+  BOB,
+  call,
+  countingStore,
+  removeTempDirs,
+  testGateway,
+  tokenFor,
+  totalCalls,
+} from "./helpers.ts";
+
+const opened: Gateway[] = [];
+afterEach(async () => {
+  for (const gw of opened.splice(0)) await gw.close();
+});
+afterAll(removeTempDirs);
+
+interface Snapshot {
+  readonly roundTrips: number;
+  readonly kinds: Record<string, number>;
+  readonly l2: number;
+}
+
+function snapshot(gw: Gateway, calls?: Map<string, number>): Snapshot {
+  return {
+    roundTrips: gw.database.counter.total,
+    kinds: gw.data.queryCounts(),
+    l2: calls ? totalCalls(calls) : 0,
+  };
+}
+
+function delta(before: Snapshot, after: Snapshot) {
+  const kinds: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.kinds)) {
+    const d = v - (before.kinds[k] ?? 0);
+    if (d !== 0) kinds[k] = d;
+  }
+  return { roundTrips: after.roundTrips - before.roundTrips, kinds, l2: after.l2 - before.l2 };
+}
+
+/** Waits (bounded) until the cache reports its bus caught up, so L1 is trusted. */
+async function busUp(gw: Gateway): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((gw.cache.stats() as { busState?: string }).busState === "up") return;
+    await Bun.sleep(10);
+  }
+  throw new Error("the bus never reported up");
+}
+
+const ROUTES = [
+  { path: "/auth/me" },
+  { path: "/teams/team-research/role" },
+  { path: "/mcp", body: { jsonrpc: "2.0", id: 1, method: "tools/list" } },
+] as const;
+
+describe("L1 only (the embedded default)", () => {
+  test("cold: 1 round trip for the auth context, 1 for the teams; warm: 0", async () => {
+    const gw = await testGateway();
+    opened.push(gw);
+    const token = await tokenFor(gw, ALICE);
+
+    const s0 = snapshot(gw);
+    expect((await call(gw, "/auth/me", { token })).status).toBe(200);
+    const cold = delta(s0, snapshot(gw));
+    expect(cold).toEqual({ roundTrips: 2, kinds: { auth_context: 1, user_teams: 1 }, l2: 0 });
+
+    for (const route of ROUTES) {
+      // First use of a route may load what only that route needs (the role); the second is warm.
+      await call(gw, route.path, { token, ...route });
+      const before = snapshot(gw);
+      for (let i = 0; i < 5; i++) {
+        expect((await call(gw, route.path, { token, ...route })).status).toBe(200);
+      }
+      expect(delta(before, snapshot(gw))).toEqual({ roundTrips: 0, kinds: {}, l2: 0 });
+    }
+  });
+
+  test("a second token of a warm user costs exactly the auth-context round trip", async () => {
+    const gw = await testGateway();
+    opened.push(gw);
+    await call(gw, "/auth/me", { token: await tokenFor(gw, BOB) });
+    const before = snapshot(gw);
+    expect((await call(gw, "/auth/me", { token: await tokenFor(gw, BOB) })).status).toBe(200);
+    expect(delta(before, snapshot(gw))).toEqual({
+      roundTrips: 1,
+      kinds: { auth_context: 1 },
+      l2: 0,
+    });
+  });
+});
+
+describe("with an L2 store and a bus (memory adapter, calls counted)", () => {
+  test("warm: 0 DB round trips and 0 L2 calls; cold: 1 auth-context round trip", async () => {
+    const { store, calls } = countingStore(createMemoryStore());
+    const bus = createMemoryBus();
+    const gw = await testGateway({ store, bus });
+    opened.push(gw);
+    await busUp(gw);
+    const token = await tokenFor(gw, ALICE);
+
+    const s0 = snapshot(gw, calls);
+    expect((await call(gw, "/auth/me", { token })).status).toBe(200);
+    const cold = delta(s0, snapshot(gw, calls));
+    expect(cold.kinds).toEqual({ auth_context: 1, user_teams: 1 });
+    expect(cold.roundTrips).toBe(2);
+    expect(cold.l2).toBeGreaterThan(0); // L2 consulted on the miss, then filled
+
+    for (const route of ROUTES) {
+      await call(gw, route.path, { token, ...route });
+      const before = snapshot(gw, calls);
+      for (let i = 0; i < 5; i++) {
+        expect((await call(gw, route.path, { token, ...route })).status).toBe(200);
+      }
+      expect(delta(before, snapshot(gw, calls))).toEqual({ roundTrips: 0, kinds: {}, l2: 0 });
+    }
+    await bus.close();
+    await store.close();
+  });
+
+  test("a second instance sharing the L2 fills from it: 0 DB round trips", async () => {
+    const shared = createMemoryStore();
+    const bus = createMemoryBus();
+    const a = await testGateway({ store: shared, bus });
+    opened.push(a);
+    const token = await tokenFor(a, ALICE);
+    expect((await call(a, "/auth/me", { token })).status).toBe(200);
+
+    // B: its own database handle on the same file, the same L2 and bus.
+    const b = await testGateway({
+      store: shared,
+      bus,
+      env: { DATABASE_URL: a.config.databaseUrl },
+    });
+    opened.push(b);
+    await busUp(b);
+    const before = snapshot(b);
+    expect((await call(b, "/auth/me", { token })).status).toBe(200);
+    expect(delta(before, snapshot(b)).roundTrips).toBe(0);
+    await bus.close();
+    await shared.close();
+  });
+});

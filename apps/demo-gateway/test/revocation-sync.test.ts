@@ -1,0 +1,72 @@
+/** Revocations reach the cache from the database: all at start-up, then by a timestamp poll. */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import type { Gateway } from "../src/gateway.ts";
+import { ALICE, BOB, call, removeTempDirs, testGateway } from "./helpers.ts";
+
+const opened: Gateway[] = [];
+afterEach(async () => {
+  for (const gw of opened.splice(0)) await gw.close();
+});
+afterAll(removeTempDirs);
+
+async function insertRevocation(gw: Gateway, jti: string, revokedAt: number) {
+  await gw.database.client.execute({
+    sql: "INSERT INTO token_revocations (jti, revoked_at, reason) VALUES (?, ?, 'elsewhere')",
+    args: [jti, revokedAt],
+  });
+}
+
+describe("revocation sync", () => {
+  test("start-up loads every revocation into the cache", async () => {
+    const first = await testGateway();
+    opened.push(first);
+    const minted = await first.mintToken(ALICE);
+    await insertRevocation(first, minted.jti, Date.now());
+    await insertRevocation(first, "another", Date.now());
+
+    const second = await testGateway({ env: { DATABASE_URL: first.config.databaseUrl } });
+    opened.push(second);
+    expect(second.revocations.stats().initialCount).toBe(2);
+    expect((second.cache.stats() as { revokedCount: number }).revokedCount).toBeGreaterThanOrEqual(
+      2,
+    );
+    const res = await call(second, "/auth/me", { token: minted.token });
+    expect(res.status).toBe(401);
+    expect(res.json.error).toBe("Token has been revoked");
+  });
+
+  test("the poll applies each new row once, including rows stamped behind the cursor", async () => {
+    const gw = await testGateway();
+    opened.push(gw);
+    const t1 = await gw.mintToken(ALICE);
+    const t2 = await gw.mintToken(BOB);
+    for (const t of [t1, t2])
+      expect((await call(gw, "/auth/me", { token: t.token })).status).toBe(200);
+
+    const now = Date.now();
+    await insertRevocation(gw, t1.jti, now);
+    expect(await gw.revocations.poll()).toBe(1);
+    expect(await gw.revocations.poll()).toBe(0);
+    // Another writer's row, committed later but stamped earlier (its clock is behind ours).
+    await insertRevocation(gw, t2.jti, now - 1000);
+    expect(await gw.revocations.poll()).toBe(1);
+    for (const t of [t1, t2])
+      expect((await call(gw, "/auth/me", { token: t.token })).status).toBe(401);
+    expect(gw.revocations.stats()).toMatchObject({ applied: 2, pollErrors: 0, cursor: now });
+  });
+
+  test("with its timer, a row written straight into the database takes effect", async () => {
+    const gw = await testGateway({ revocationPollMs: 20 });
+    opened.push(gw);
+    const minted = await gw.mintToken(ALICE);
+    expect((await call(gw, "/auth/me", { token: minted.token })).status).toBe(200);
+    await insertRevocation(gw, minted.jti, Date.now());
+    let status = 200;
+    for (let i = 0; i < 500 && status === 200; i++) {
+      await Bun.sleep(10);
+      status = (await call(gw, "/auth/me", { token: minted.token })).status;
+    }
+    expect(status).toBe(401);
+    expect(gw.revocations.stats().applied).toBe(1);
+  });
+});
