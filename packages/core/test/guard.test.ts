@@ -1,0 +1,90 @@
+import { describe, expect, test } from "bun:test";
+import { CircuitOpenError, Guard, StoreError, silentLogger, TimeoutError } from "../src/index.ts";
+
+function makeGuard(clock: { t: number }, failures = 3) {
+  return new Guard({
+    target: "store test",
+    timeoutMs: 20,
+    breaker: { failures, resetMs: 1_000 },
+    now: () => clock.t,
+    logger: silentLogger,
+    wrap: (op, cause) => new StoreError(op, "test", { cause }),
+  });
+}
+
+describe("Guard", () => {
+  test("passes values through and wraps failures in a typed error with cause", async () => {
+    const g = makeGuard({ t: 0 });
+    expect(await g.call("get", async () => 7)).toBe(7);
+    const boom = new Error("boom");
+    const err = await g.call("get", async () => Promise.reject(boom)).catch((e: StoreError) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.cause).toBe(boom);
+    expect(err.operation).toBe("get");
+  });
+
+  test("a synchronous throw is a rejection, not an exception", async () => {
+    const g = makeGuard({ t: 0 });
+    const p = g.call("get", () => {
+      throw new Error("sync");
+    });
+    await expect(p).rejects.toBeInstanceOf(StoreError);
+  });
+
+  test("a call that hangs rejects with a TimeoutError cause", async () => {
+    const g = makeGuard({ t: 0 });
+    const err = await g.call("read", () => new Promise(() => {})).catch((e: StoreError) => e);
+    expect(err.cause).toBeInstanceOf(TimeoutError);
+    expect(g.timeouts).toBe(1);
+  });
+
+  test("opens after N consecutive failures; while open, calls are not made", async () => {
+    const clock = { t: 0 };
+    const g = makeGuard(clock, 3);
+    let made = 0;
+    const failing = () => {
+      made++;
+      return Promise.reject(new Error("down"));
+    };
+    for (let i = 0; i < 3; i++) await g.call("x", failing).catch(() => {});
+    expect(g.state).toBe("open");
+    expect(made).toBe(3);
+    for (let i = 0; i < 100; i++) {
+      const err = await g.call("x", failing).catch((e) => e);
+      expect(err.cause).toBeInstanceOf(CircuitOpenError);
+    }
+    expect(made).toBe(3);
+    expect(g.shortCircuited).toBe(100);
+  });
+
+  test("after resetMs one probe is let through: success closes, failure re-opens", async () => {
+    const clock = { t: 0 };
+    const g = makeGuard(clock, 1);
+    await g.call("x", () => Promise.reject(new Error("down"))).catch(() => {});
+    expect(g.state).toBe("open");
+    clock.t = 1_000;
+    let made = 0;
+    // The probe hangs for a moment: a concurrent call is refused, not made.
+    let release: (v: number) => void = () => {};
+    const probe = g.call("x", () => {
+      made++;
+      return new Promise<number>((r) => {
+        release = r;
+      });
+    });
+    const second = await g.call("x", async () => made++).catch((e) => e);
+    expect(second.cause).toBeInstanceOf(CircuitOpenError);
+    release(1);
+    expect(await probe).toBe(1);
+    expect(made).toBe(1);
+    expect(g.state).toBe("closed");
+    await g.call("x", () => Promise.reject(new Error("down"))).catch(() => {});
+    expect(g.state).toBe("open");
+    clock.t = 2_000;
+    await g.call("x", () => Promise.reject(new Error("still down"))).catch(() => {});
+    expect(g.state).toBe("open");
+    clock.t = 2_500;
+    await g.call("x", async () => 1).catch(() => {});
+    expect(g.state).toBe("open");
+  });
+});
