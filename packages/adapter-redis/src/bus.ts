@@ -16,7 +16,14 @@ import {
   type RedisConnectionOptions,
   resolveConnection,
 } from "./connection.ts";
-import { parseRange, parseRead, type StreamEntry } from "./stream-reply.ts";
+import {
+  isNoSuchKey,
+  parseInfo,
+  parseRange,
+  parseRead,
+  type StreamEntry,
+  type StreamInfo,
+} from "./stream-reply.ts";
 
 export interface RedisBusOptions extends RedisConnectionOptions {
   /** The stream every instance appends to and follows. Default `authcache:log`. In a cluster
@@ -28,8 +35,8 @@ export interface RedisBusOptions extends RedisConnectionOptions {
   /** A healthy follower confirms it is caught up at least this often. Default 250 ms; keep it
    *  below the cache's `maxStaleMs`. */
   confirmIntervalMs?: number;
-  /** How long one blocking read waits for new entries. Default `confirmIntervalMs / 2`; must
-   *  be below `confirmIntervalMs`. */
+  /** How long one blocking read waits for new entries. Default `confirmIntervalMs / 3`; at
+   *  most half of `confirmIntervalMs`. */
   blockMs?: number;
   /** How late a reply may be before the follower's connection is taken for dead and reopened.
    *  Default 1000 ms. */
@@ -97,10 +104,13 @@ function openFollowerConnection(client: RedisClient, name: string): RedisClient 
 class Follower {
   state: BusState | undefined;
   private readonly conn: RedisClient;
-  /** Id of the last entry handled; "0-0" when the stream was empty; undefined when unknown. */
+  /** Id of the last entry handled (or the stream's last id when we started); undefined when
+   *  unknown. */
   private last: string | undefined;
-  /** Set after a failure: the position must be re-verified before trusting the log again. */
-  private suspect = false;
+  /** How many entries the stream had appended up to `last` (its `entries-added` then). */
+  private seq = 0;
+  /** True when `last` is an entry we read (or saw), so it must exist until trimmed. */
+  private lastIsEntry = false;
   private running = true;
   private abort: ((error: Error) => void) | undefined;
   private wake: (() => void) | undefined;
@@ -121,6 +131,13 @@ class Follower {
       this.abort?.(new Error("connection closed"));
     });
     this.conn.on("ready", () => this.wake?.());
+    // A cluster heals a lost node connection by itself (and may resend to it): treat the loss
+    // as a failure anyway, so the state says so and the position is checked again.
+    this.conn.on("-node", () => {
+      if (!this.running) return;
+      this.setState("down");
+      this.abort?.(new Error("cluster node connection lost"));
+    });
     const started = new Promise<void>((resolve) => {
       this.startedResolve = resolve;
     });
@@ -182,29 +199,69 @@ class Follower {
     });
   }
 
-  /** Takes the stream's current last entry as the position to follow from. */
-  private async anchor(): Promise<void> {
-    const raw = await this.bounded(
-      this.conn.xrevrange(this.settings.stream, "+", "-", "COUNT", 1),
-      this.settings.replyTimeoutMs,
-    );
-    this.last = parseRange(raw)[0]?.id ?? "0-0";
+  /** Learns the stream's position from `XINFO STREAM`: `undefined` when it does not exist. */
+  private async info(): Promise<StreamInfo | undefined> {
+    try {
+      const raw = await this.bounded(
+        this.conn.xinfo("STREAM", this.settings.stream),
+        this.settings.replyTimeoutMs,
+      );
+      return this.checkedInfo(raw);
+    } catch (error) {
+      if (isNoSuchKey(error)) return undefined;
+      throw error;
+    }
   }
 
-  /** One round trip: checks that the entry at our position still exists (if it was trimmed
-   *  or the server lost the stream, we may have missed entries), then reads what follows it,
-   *  blocking up to blockMs. */
-  private async readOnce(last: string): Promise<{ gone: boolean; entries: StreamEntry[] }> {
+  private checkedInfo(raw: unknown): StreamInfo {
+    const info = parseInfo(raw);
+    if (!info) throw new Error(`${PACKAGE}: XINFO STREAM lacks entries-added (Redis 7+ needed)`);
+    return info;
+  }
+
+  /** Takes the stream's current end as the position to follow from. */
+  private async anchor(): Promise<void> {
+    const info = await this.info();
+    this.last = info?.lastGeneratedId ?? "0-0";
+    this.seq = info?.entriesAdded ?? 0;
+    this.lastIsEntry = info !== undefined && info.lastEntryId === info.lastGeneratedId;
+  }
+
+  /** Whether the stream still holds everything after our position. `seq` counts the entries
+   *  appended up to our position; the stream counts every append (`entries-added`), so
+   *  `entries-added - length` entries were trimmed: more than `seq` means some we never read
+   *  are gone. Fewer appends than `seq`, or our own entry missing while it should still be
+   *  there, means the stream was recreated (a server restart without persistence). */
+  private stillHolds(info: StreamInfo | undefined, lastExists: boolean | undefined): boolean {
+    if (info === undefined) return this.seq === 0;
+    if (info.entriesAdded < this.seq) return false;
+    const trimmed = info.entriesAdded - info.length;
+    if (trimmed > this.seq) return false;
+    if (lastExists === false && trimmed < this.seq) return false;
+    return true;
+  }
+
+  /** One round trip: checks that the stream still holds our position, then reads what follows
+   *  it, blocking up to blockMs. */
+  private async readOnce(
+    last: string,
+  ): Promise<{ gone: boolean; entries: StreamEntry[]; sentAt: number }> {
     const { stream, batchSize, blockMs, replyTimeoutMs } = this.settings;
-    const check = last !== "0-0";
+    const checkEntry = this.lastIsEntry;
     const pipeline = this.conn.pipeline();
-    if (check) pipeline.xrange(stream, last, last);
+    pipeline.xinfo("STREAM", stream);
+    if (checkEntry) pipeline.xrange(stream, last, last);
     pipeline.xread("COUNT", batchSize, "BLOCK", blockMs, "STREAMS", stream, last);
+    const sentAt = Date.now();
     const replies = await this.bounded(pipeline.exec(), blockMs + replyTimeoutMs);
     if (!replies) throw new Error("pipeline discarded");
-    for (const [error] of replies) if (error) throw error;
-    if (check && parseRange(replies[0]?.[1]).length === 0) return { gone: true, entries: [] };
-    return { gone: false, entries: parseRead(replies[check ? 1 : 0]?.[1]) };
+    const [infoError, infoRaw] = replies[0] ?? [new Error("no XINFO reply"), undefined];
+    if (infoError && !isNoSuchKey(infoError)) throw infoError;
+    for (const [error] of replies.slice(1)) if (error) throw error;
+    const info = infoError ? undefined : this.checkedInfo(infoRaw);
+    const lastExists = checkEntry ? parseRange(replies[1]?.[1]).length > 0 : undefined;
+    if (!this.stillHolds(info, lastExists)) return { gone: true, entries: [], sentAt };
+    return { gone: false, entries: parseRead(replies[checkEntry ? 2 : 1]?.[1]), sentAt };
   }
 
   private safely(call: () => void): void {
@@ -227,31 +284,31 @@ class Follower {
             replyTimeoutMs,
           );
         }
-        if (this.last === undefined || (this.suspect && this.last === "0-0")) {
+        if (this.last === undefined) {
           const unknown = !first;
           await this.anchor();
           // A position learnt late (or after losing ours) may have skipped entries: anchoring
           // first and resetting after means every skipped entry is covered by the flush.
           if (unknown) this.safely(() => this.handlers.reset());
-          this.suspect = false;
         }
         if (first) {
           first = false;
           this.startedResolve?.();
         }
         const last = this.last as string;
-        const { gone, entries } = await this.readOnce(last);
+        const { gone, entries, sentAt } = await this.readOnce(last);
         if (!this.running) break;
         if (gone) {
           this.last = undefined;
           continue;
         }
         failures = 0;
-        this.suspect = false;
         this.setState("up");
         for (const entry of entries) {
           if (!this.running) break;
           this.last = entry.id;
+          this.seq++;
+          this.lastIsEntry = true;
           const message = entry.data === undefined ? undefined : decodeMessage(entry.data);
           if (message === undefined) {
             this.onDropped();
@@ -259,9 +316,10 @@ class Follower {
           }
           this.safely(() => this.handlers.message(message));
         }
+        // A read that left nothing unread proves we have applied every entry appended before
+        // it was sent (not before its reply came: an append may land in between).
         if (this.running && entries.length < batchSize) {
-          const at = Date.now();
-          this.safely(() => this.handlers.caughtUp(at));
+          this.safely(() => this.handlers.caughtUp(sentAt));
         }
       } catch {
         if (!this.running) break;
@@ -271,7 +329,6 @@ class Follower {
           first = false;
           this.startedResolve?.();
         }
-        this.suspect = true;
         this.setState("down");
         failures++;
         await this.pause(Math.min(25 * 2 ** Math.min(failures, 6), 1000));
@@ -299,13 +356,17 @@ class Follower {
  */
 export function createRedisBus(options: RedisBusOptions): RedisBus {
   const confirmIntervalMs = positiveInt("confirmIntervalMs", options.confirmIntervalMs, 250);
+  // A confirmation carries the time its read was sent, so between two confirmations up to two
+  // reads pass: a third of the interval each leaves room for the round trips.
   const blockMs = positiveInt(
     "blockMs",
     options.blockMs,
-    Math.max(1, Math.floor(confirmIntervalMs / 2)),
+    Math.max(1, Math.floor(confirmIntervalMs / 3)),
   );
-  if (blockMs >= confirmIntervalMs) {
-    throw new RangeError(`${PACKAGE}: createRedisBus: blockMs must be below confirmIntervalMs`);
+  if (blockMs * 2 > confirmIntervalMs) {
+    throw new RangeError(
+      `${PACKAGE}: createRedisBus: blockMs must be at most half of confirmIntervalMs`,
+    );
   }
   const maxLength = positiveInt("maxLength", options.maxLength, 10_000);
   const settings: Settings = {

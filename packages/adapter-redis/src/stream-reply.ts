@@ -50,3 +50,42 @@ export function parseRead(raw: unknown): StreamEntry[] {
   }
   return [];
 }
+
+/** What the follower needs from `XINFO STREAM`. */
+export interface StreamInfo {
+  /** Entries in the stream now. */
+  readonly length: number;
+  /** Entries ever appended (trimming does not lower it). */
+  readonly entriesAdded: number;
+  /** Id of the newest entry ever appended. */
+  readonly lastGeneratedId: string;
+  /** Id of the newest entry still present, if any. */
+  readonly lastEntryId: string | undefined;
+}
+
+/** Reads an `XINFO STREAM` reply, flat `[field, value, ...]` or a map object. Returns
+ *  undefined when the fields the follower relies on (Redis 7+) are missing. */
+export function parseInfo(raw: unknown): StreamInfo | undefined {
+  const fields = new Map<string, unknown>();
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) fields.set(String(raw[i]), raw[i + 1]);
+  } else if (raw !== null && typeof raw === "object") {
+    for (const [k, v] of Object.entries(raw)) fields.set(k, v);
+  } else {
+    return undefined;
+  }
+  const length = Number(fields.get("length"));
+  const entriesAdded = Number(fields.get("entries-added"));
+  const lastGeneratedId = fields.get("last-generated-id");
+  if (!Number.isSafeInteger(length) || !Number.isSafeInteger(entriesAdded)) return undefined;
+  if (typeof lastGeneratedId !== "string") return undefined;
+  const lastEntry = fields.get("last-entry");
+  const lastEntryId =
+    Array.isArray(lastEntry) && typeof lastEntry[0] === "string" ? lastEntry[0] : undefined;
+  return { length, entriesAdded, lastGeneratedId, lastEntryId };
+}
+
+/** True for the error Redis returns when `XINFO STREAM` names a missing key. */
+export function isNoSuchKey(error: unknown): boolean {
+  return error instanceof Error && /no such key/i.test(error.message);
+}
