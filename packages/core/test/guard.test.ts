@@ -33,7 +33,7 @@ describe("Guard", () => {
 
   test("a call that hangs rejects with a TimeoutError cause", async () => {
     const g = makeGuard({ t: 0 });
-    const err = await g.call("read", () => new Promise(() => {})).catch((e: StoreError) => e);
+    const err = (await g.call("read", () => new Promise(() => {})).catch((e) => e)) as StoreError;
     expect(err.cause).toBeInstanceOf(TimeoutError);
     expect(g.timeouts).toBe(1);
   });
