@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { InvalidationMessage } from "@authcache/core";
+import { createAuthCache, type InvalidationMessage } from "@authcache/core";
 import { createClient } from "@libsql/client";
 import { createLibsqlBus, createLibsqlStore } from "../src/index.ts";
 import { tempDir } from "./suite-options.js";
@@ -162,5 +162,42 @@ test("rows for expired entries do not accumulate under a steady write load from 
   } finally {
     admin.close();
     await parent.close();
+  }
+}, 60_000);
+
+test("a revocation in one process is seen by the other within maxStaleMs (file: L2 and bus)", async () => {
+  const url = dir.url("revocation.db");
+  const maxStaleMs = 1000;
+  const store = createLibsqlStore({ url });
+  const bus = createLibsqlBus({ url });
+  const cache = createAuthCache({ store, bus, maxStaleMs });
+  const other = worker("cache", url, { maxStaleMs, pollIntervalMs: 100 });
+  try {
+    await waitFor(
+      () => other.lines.some((l) => l.ready === true),
+      "the other instance to cache j1",
+    );
+    expect(Number(other.lines[0]?.l1Hits)).toBeGreaterThan(0); // it serves j1 from its L1
+    await cache.invalidateRevocation("j1");
+    const resolvedAt = Date.now();
+    expect(await other.exited).toBe(0);
+    const report = other.lines.find((l) => l.seen !== undefined);
+    expect(report).toBeDefined();
+    const seen = Number(report?.seen);
+    const lastStale = Number(report?.lastStale);
+    console.log(
+      `revocation: seen by the other process ${seen - resolvedAt} ms after invalidateRevocation resolved ` +
+        `(${report?.staleReads} stale reads of ${report?.reads}, maxStaleMs ${maxStaleMs})`,
+    );
+    // The promise of the design: no read that began maxStaleMs after the revocation resolved
+    // may still answer "not revoked", however slow the machine (a stalled follower stops
+    // trusting its L1 and asks L2, which already has the revocation).
+    expect(lastStale).toBeLessThan(resolvedAt + maxStaleMs);
+    expect(await cache.isTokenRevoked("j1")).toBe(true);
+  } finally {
+    other.proc.kill();
+    await cache.close();
+    await store.close();
+    await bus.close();
   }
 }, 60_000);

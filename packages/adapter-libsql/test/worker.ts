@@ -1,5 +1,6 @@
 // A second process on a shared `file:` database, driven by store-and-bus.test.ts.
 // Usage: bun worker.ts <mode> <url> <json options>. Prints one JSON object per line.
+import { createAuthCache } from "@authcache/core";
 import { createLibsqlBus, createLibsqlStore, isBusyError } from "../src/index.ts";
 
 const [mode, url, raw] = process.argv.slice(2);
@@ -78,6 +79,47 @@ if (mode === "write") {
   }
   say({ done: true });
   await store.close();
+} else if (mode === "cache") {
+  // An authcache instance on the shared file as L2 and bus. It caches alice's context (j1) in
+  // L1, says "ready", then reads it in a bounded loop until it reads revoked, reporting the
+  // start time of the last read that still answered "not revoked".
+  const maxStaleMs = Number(opts.maxStaleMs);
+  const store = createLibsqlStore({ url });
+  const bus = createLibsqlBus({ url, pollIntervalMs: Number(opts.pollIntervalMs) });
+  const cache = createAuthCache({ store, bus, maxStaleMs, logger: silent() });
+  const ctx = { user: { email: "alice@x.com" }, personalTeamId: "t-alice", isTokenRevoked: false };
+  await cache.setAuthContext("alice@x.com", "j1", ctx);
+  await cache.setNotRevoked("j1");
+  for (let i = 0; i < 500 && cache.stats().l1Hits === 0; i++) {
+    await cache.getAuthContext("alice@x.com", "j1");
+    await sleep(10);
+  }
+  say({ ready: true, l1Hits: cache.stats().l1Hits });
+  let lastStale = 0;
+  let reads = 0;
+  let staleReads = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const startedAt = Date.now();
+    const got = await cache.getAuthContext("alice@x.com", "j1");
+    const revoked = await cache.isTokenRevoked("j1");
+    reads++;
+    if (got?.isTokenRevoked === false || revoked === false) {
+      lastStale = startedAt;
+      staleReads++;
+    } else if (got?.isTokenRevoked === true && revoked === true) {
+      say({ seen: Date.now(), lastStale, reads, staleReads, l1Hits: cache.stats().l1Hits });
+      break;
+    }
+    await sleep(2);
+  }
+  await cache.close();
+  await store.close();
+  await bus.close();
 } else {
   throw new Error(`unknown mode ${mode}`);
+}
+
+function silent() {
+  const nothing = () => {};
+  return { debug: nothing, info: nothing, warn: nothing, error: nothing };
 }
