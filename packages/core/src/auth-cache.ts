@@ -584,7 +584,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkLoader(loader);
     if (!this.enabled) return loader();
     return (await this.resolve(this.rolePlan(email, teamId), loader, (loaded) => {
-      if (typeof loaded !== "string") throw typeError("loader result", "a string or null", loaded);
+      if (loaded !== null && typeof loaded !== "string") {
+        throw typeError("loader result", "a string or null", loaded);
+      }
       return loaded;
     })) as string | null | undefined;
   }
