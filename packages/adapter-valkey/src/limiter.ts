@@ -8,7 +8,7 @@ export class InFlightLimiter {
   readonly max: number;
   #active = 0;
   // A queue with a moving head: Array#shift on a 100 000-long queue would be quadratic.
-  #queue: (() => void)[] = [];
+  #queue: { weight: number; start: () => void }[] = [];
   #head = 0;
 
   constructor(max: number) {
@@ -19,7 +19,7 @@ export class InFlightLimiter {
     this.max = max;
   }
 
-  /** Requests currently sent and not yet settled. */
+  /** Units (requests, scripts counting 2) currently sent and not yet settled. */
   get active(): number {
     return this.#active;
   }
@@ -29,40 +29,48 @@ export class InFlightLimiter {
     return this.#queue.length - this.#head;
   }
 
-  /** Runs `fn` once fewer than `max` requests are in flight; resolves or rejects as it does. */
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active < this.max) return this.#start(fn);
+  /** Runs `fn` once `weight` more units fit under `max` (in arrival order); resolves or rejects
+   *  as it does. glide counts a script invocation as two in-flight requests (measured: 600
+   *  concurrent invokeScript calls already overflow a limit of 1000), so scripts weigh 2. */
+  run<T>(fn: () => Promise<T>, weight = 1): Promise<T> {
+    const w = Math.min(weight, this.max);
+    if (this.#head === this.#queue.length && this.#active + w <= this.max)
+      return this.#start(fn, w);
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push(() => {
-        this.#start(fn).then(resolve, reject);
+      this.#queue.push({
+        weight: w,
+        start: () => {
+          this.#start(fn, w).then(resolve, reject);
+        },
       });
     });
   }
 
-  #start<T>(fn: () => Promise<T>): Promise<T> {
-    this.#active++;
+  #start<T>(fn: () => Promise<T>, weight: number): Promise<T> {
+    this.#active += weight;
     let p: Promise<T>;
     try {
       p = fn();
     } catch (err) {
       p = Promise.reject(err);
     }
-    return p.finally(() => this.#release());
+    return p.finally(() => this.#release(weight));
   }
 
-  #release(): void {
-    this.#active--;
-    if (this.#head < this.#queue.length) {
-      const next = this.#queue[this.#head] as () => void;
-      this.#queue[this.#head] = noop;
+  #release(weight: number): void {
+    this.#active -= weight;
+    while (this.#head < this.#queue.length) {
+      const next = this.#queue[this.#head] as { weight: number; start: () => void };
+      if (this.#active + next.weight > this.max) break;
+      this.#queue[this.#head] = DONE;
       this.#head++;
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
-      next();
+      next.start();
     }
   }
 }
 
-const noop = () => {};
+const DONE = { weight: 0, start: () => {} };

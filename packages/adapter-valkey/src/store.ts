@@ -15,15 +15,21 @@ import {
   type ValkeyConnectionOptions,
 } from "./connection.ts";
 import { InFlightLimiter } from "./limiter.ts";
+import { ReadBatcher, type ReadRequest } from "./read-batcher.ts";
 import { script } from "./scripts.ts";
 import { groupBySlot, keySlot } from "./slot.ts";
 
 /** Options of `createValkeyStore`. */
 export interface ValkeyStoreOptions extends ValkeyConnectionOptions {
-  /** Most requests this store keeps in flight on its client; the rest wait in a queue.
-   *  Default: the `inflightRequestsLimit` given in `clientConfig` (glide's default is 1000)
-   *  for a client the store opens, 500 for a client it is given (which others may share). */
+  /** Most requests this store keeps in flight on its client (a script counts 2); the rest
+   *  wait in a queue. Keep it below glide's `inflightRequestsLimit` (default 1000), minus
+   *  whatever else shares a given client. Default 256 (or the limit, if lower): enough to
+   *  keep the connection busy, small enough that nothing waits inside glide long enough to
+   *  hit its `requestTimeout` (the queue here has no timeout of its own). */
   readonly maxInFlight?: number;
+  /** Read pipelines in flight at once; reads beyond them are coalesced into the next
+   *  pipeline (default 8). */
+  readonly readPipelines?: number;
   /** Clock for expiry decisions (epoch ms); default `Date.now`. */
   readonly now?: () => number;
   /** `Store.name`; default "valkey". */
@@ -40,6 +46,14 @@ export interface ValkeyStore extends Store {
 
 const str = (v: GlideString | null | undefined): string | undefined =>
   v === null || v === undefined ? undefined : typeof v === "string" ? v : v.toString();
+
+interface PendingRead extends ReadRequest {
+  readonly keys: string[];
+  readonly members: MemberCheck[];
+}
+
+/** In-flight units glide charges for one invokeScript (see InFlightLimiter.run). */
+const SCRIPT_WEIGHT = 2;
 
 /** Deadlines go to the server as whole milliseconds; rounding up never shortens a lifetime. */
 const ms = (t: number): string => String(Math.ceil(t));
@@ -59,26 +73,29 @@ const ms = (t: number): string => String(Math.ceil(t));
  *   index's slot and unindexes everything it read in one script: never a CROSSSLOT error, but
  *   not atomic across slots.
  * - `read` is one pipeline (glide splits it per node in a cluster and sends the parts
- *   concurrently): one round trip of latency whatever slots the keys sit in.
+ *   concurrently): one round trip of latency whatever slots the keys sit in. Under load,
+ *   concurrent reads share pipelines (see ReadBatcher).
+ * - Every request passes an in-flight cap below glide's `inflightRequestsLimit`, so a burst
+ *   waits in a queue instead of failing with "Reached maximum inflight requests".
  */
 export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
   const handle = new ClientHandle(options, "createValkeyStore");
   const given = options.client;
-  const max =
-    options.maxInFlight ?? (given ? 500 : (options.clientConfig?.inflightRequestsLimit ?? 1000));
+  const glideLimit = given ? 1000 : (options.clientConfig?.inflightRequestsLimit ?? 1000);
+  const max = options.maxInFlight ?? Math.min(256, glideLimit);
   const limiter = new InFlightLimiter(max);
   const now = options.now ?? Date.now;
   handle.warm();
 
   /** Runs `fn` on the client under the in-flight cap. */
-  const call = <T>(fn: (client: ValkeyClient) => Promise<T>): Promise<T> => {
+  const call = <T>(fn: (client: ValkeyClient) => Promise<T>, weight = 1): Promise<T> => {
     const ready = handle.ready;
-    if (ready) return limiter.run(() => fn(ready));
-    return handle.get().then((client) => limiter.run(() => fn(client)));
+    if (ready) return limiter.run(() => fn(ready), weight);
+    return handle.get().then((client) => limiter.run(() => fn(client), weight));
   };
 
   const invoke = (name: Parameters<typeof script>[0], keys: string[], args: string[]) =>
-    call((c) => c.invokeScript(script(name), { keys, args }));
+    call((c) => c.invokeScript(script(name), { keys, args }), SCRIPT_WEIGHT);
 
   /** Splits `owners` into those that can join an atomic script on `key` and the rest. */
   const splitOwners = (
@@ -99,13 +116,37 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     await Promise.all(remote.map((o) => invoke("index", [o], [key, exp, t])));
   };
 
+  /** Sends several reads as one non-atomic pipeline (glide splits it per node in a cluster). */
+  const sendReads = (batch: PendingRead[]): Promise<unknown[]> =>
+    call(async (c) => {
+      const cluster = isCluster(c);
+      const pipeline = cluster ? new ClusterBatch(false) : new Batch(false);
+      for (const r of batch) {
+        for (const k of r.keys) pipeline.get(k);
+        for (const m of r.members) pipeline.zscore(m.set, m.member);
+      }
+      const replies = cluster
+        ? await (c as GlideClusterClient).exec(pipeline as ClusterBatch, false)
+        : await (c as GlideClient).exec(pipeline as Batch, false);
+      if (!replies) throw new Error(`${PKG}: a read pipeline returned nothing`);
+      return replies;
+    });
+  const reads = new ReadBatcher<PendingRead>(sendReads, {
+    maxConcurrent: options.readPipelines ?? 8,
+    maxCommands: 512,
+  });
+
   const store: ValkeyStore = {
     name: options.name ?? "valkey",
 
     getClient: () => handle.get(),
 
     get inFlight() {
-      return { active: limiter.active, queued: limiter.queued, max: limiter.max };
+      return {
+        active: limiter.active,
+        queued: limiter.queued + reads.queued,
+        max: limiter.max,
+      };
     },
 
     async get(key) {
@@ -119,24 +160,26 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       return values.map(str);
     },
 
-    async read(keys: string[], members: MemberCheck[]): Promise<ReadResult> {
-      if (keys.length === 0 && members.length === 0) return { values: [], members: [] };
-      const t = now();
-      const raw = await call((c) => {
-        const batch = isCluster(c) ? new ClusterBatch(false) : new Batch(false);
-        for (const k of keys) batch.get(k);
-        for (const m of members) batch.zscore(m.set, m.member);
-        return isCluster(c)
-          ? (c as GlideClusterClient).exec(batch as ClusterBatch, true)
-          : (c as GlideClient).exec(batch as Batch, true);
+    read(keys: string[], members: MemberCheck[]): Promise<ReadResult> {
+      if (keys.length === 0 && members.length === 0)
+        return Promise.resolve({ values: [], members: [] });
+      return new Promise<ReadResult>((resolve, reject) => {
+        const t = now();
+        reads.add({
+          keys,
+          members,
+          size: keys.length + members.length,
+          resolve: (raw) =>
+            resolve({
+              values: keys.map((_, i) => str(raw[i] as GlideString | null)),
+              members: members.map((_, i) => {
+                const score = raw[keys.length + i];
+                return typeof score === "number" && score > t;
+              }),
+            }),
+          reject,
+        });
       });
-      if (!raw) throw new Error(`${PKG}: read pipeline returned nothing`);
-      const values = keys.map((_, i) => str(raw[i] as GlideString | null));
-      const found = members.map((_, i) => {
-        const score = raw[keys.length + i];
-        return typeof score === "number" && score > t;
-      });
-      return { values, members: found };
     },
 
     async set(key, value, expiresAt, owners = []) {

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { InvalidationMessage } from "@authcache/core";
+import { startServer, type TestServer } from "@authcache/test-servers";
+import { createValkeyBus, type ValkeyBus } from "../src/index.ts";
+import "./helpers.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean, what: string, attempts = 1500): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (check()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+interface Seen {
+  emails: string[];
+  resets: number;
+  confirms: number;
+  states: string[];
+  order: string[];
+}
+
+async function follow(bus: ValkeyBus): Promise<Seen> {
+  const seen: Seen = { emails: [], resets: 0, confirms: 0, states: [], order: [] };
+  bus.onState((s) => seen.states.push(s));
+  await bus.subscribe({
+    message: (m: InvalidationMessage) => {
+      if (m.type === "user") {
+        seen.emails.push(m.email);
+        seen.order.push(m.email);
+      }
+    },
+    reset: () => {
+      seen.resets++;
+      seen.order.push("reset");
+    },
+    caughtUp: () => {
+      seen.confirms++;
+    },
+  });
+  return seen;
+}
+
+for (const kind of ["valkey", "redis"] as const) {
+  describe(`${kind}: the bus across a server kill and restart`, () => {
+    let server: TestServer;
+    const buses: ValkeyBus[] = [];
+    const open = (stream: string) => {
+      const bus = createValkeyBus({
+        addresses: [{ host: server.host, port: server.port }],
+        stream,
+        // Reconnect quickly after the restart.
+        clientConfig: { connectionBackoff: { numberOfRetries: 5, factor: 20, exponentBase: 2 } },
+      });
+      buses.push(bus);
+      return bus;
+    };
+    beforeAll(async () => {
+      server = await startServer(kind);
+    }, 30_000);
+    afterAll(async () => {
+      for (const b of buses) await b.close();
+      await server?.stop();
+    }, 30_000);
+
+    test("goes down, comes back by itself, resets (the log restarted empty) and delivers again", async () => {
+      const publisher = open("restart-1");
+      const seen = await follow(open("restart-1"));
+      await until(() => seen.states.at(-1) === "up", "up");
+      await publisher.publish({ type: "user", email: "before@x.com" });
+      await until(() => seen.emails.includes("before@x.com"), "first entry");
+
+      await server.kill();
+      await until(() => seen.states.at(-1) === "down", "down after the kill");
+      await expect(publisher.publish({ type: "user", email: "lost@x.com" })).rejects.toThrow();
+      const confirmsWhileDown = seen.confirms;
+      await sleep(300);
+      expect(seen.confirms).toBe(confirmsWhileDown); // nothing confirmed without a server
+
+      await server.restart();
+      await until(() => seen.states.at(-1) === "up", "up after the restart");
+      await until(() => seen.resets === 1, "a reset: entries may have been lost with the log");
+      await publisher.publish({ type: "user", email: "after@x.com" });
+      await until(() => seen.emails.includes("after@x.com"), "an entry after the restart");
+      const confirms = seen.confirms;
+      await until(() => seen.confirms > confirms + 2, "confirmations resumed");
+      expect(seen.order).toEqual(["before@x.com", "reset", "after@x.com"]);
+    }, 60_000);
+
+    test("a log recreated by others during the outage is still recognised as new (run_id)", async () => {
+      const publisher = open("restart-2");
+      const follower = open("restart-2");
+      const seen = await follow(follower);
+      for (let i = 0; i < 2; i++) await publisher.publish({ type: "user", email: `old${i}@x.com` });
+      await until(() => seen.emails.length === 2, "2 entries");
+      // Deaf: it cannot notice the outage by itself; the recreated log has more entries
+      // than it had read, so only the server identity tells the logs apart.
+      follower.setDeaf(true);
+      await server.kill();
+      await server.restart();
+      for (let i = 0; i < 5; i++) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await publisher.publish({ type: "user", email: `new${i}@x.com` });
+            break;
+          } catch (err) {
+            if (attempt > 200) throw err;
+            await sleep(20);
+          }
+        }
+      }
+      follower.setDeaf(false);
+      await until(() => seen.emails.length === 7, "the 5 entries of the new log");
+      expect(seen.order).toEqual([
+        "old0@x.com",
+        "old1@x.com",
+        "reset",
+        "new0@x.com",
+        "new1@x.com",
+        "new2@x.com",
+        "new3@x.com",
+        "new4@x.com",
+      ]);
+    }, 60_000);
+  });
+}
