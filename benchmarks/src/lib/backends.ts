@@ -20,8 +20,12 @@ type Factory = (options: Record<string, unknown>) => Closable & { readonly name:
 
 export interface Fleet {
   readonly kind: BackendKind;
-  /** A new cache instance with its own store and bus connections (memory: shared objects). */
-  newCache(options?: Record<string, unknown>): Promise<AuthCacheLike>;
+  /** A new cache instance with its own store and bus connections (memory: shared objects).
+   *  `onMessage` is told of every log entry this instance's follower has just applied. */
+  newCache(
+    options?: Record<string, unknown>,
+    onMessage?: (message: { type: string; jti?: string }) => void,
+  ): Promise<AuthCacheLike>;
   /** A store on the same backend, outside any cache (to write unrelated keys, count entries). */
   rawStore(): Promise<Closable & Record<string, unknown>>;
   /** Closes every cache and every store/bus this fleet opened, and removes temp files. */
@@ -66,7 +70,9 @@ export async function openFleet(
   let where: string;
   if (kind === "redis" || kind === "valkey") {
     const s = await ctx.server(kind);
-    connection = { url: s.url };
+    // ioredis takes a URL; valkey-glide takes seed addresses.
+    connection =
+      kind === "redis" ? { url: s.url } : { addresses: [{ host: s.host, port: s.port }] };
     where = s.url;
   } else if (kind === "libsql") {
     dir = mkdtempSync(join(tmpdir(), "authcache-bench-libsql-"));
@@ -90,7 +96,7 @@ export async function openFleet(
   const fleet: Fleet = {
     kind,
     where,
-    async newCache(extra = {}) {
+    async newCache(extra = {}, onMessage) {
       let store: Closable;
       let bus: Closable | undefined;
       if (shared) {
@@ -104,6 +110,7 @@ export async function openFleet(
           opened.push(bus);
         }
       }
+      if (bus && onMessage) bus = observe(bus, onMessage);
       const cache = create.value({
         store,
         ...(bus ? { bus } : {}),
@@ -125,4 +132,35 @@ export async function openFleet(
     },
   };
   return { ok: true, value: fleet };
+}
+
+interface Handlers {
+  message(m: { type: string; jti?: string }): void;
+  reset(): void;
+  caughtUp(at: number): void;
+}
+
+/** The same bus, but the subscriber's message handler reports each entry after applying it:
+ *  the moment an instance's L1 has taken an invalidation in. */
+function observe(
+  bus: Closable,
+  onMessage: (message: { type: string; jti?: string }) => void,
+): Closable {
+  return new Proxy(bus, {
+    get(target, prop) {
+      if (prop === "subscribe") {
+        return (h: Handlers) =>
+          (target as unknown as { subscribe(h: Handlers): Promise<unknown> }).subscribe({
+            message: (m) => {
+              h.message(m);
+              onMessage(m);
+            },
+            reset: () => h.reset(),
+            caughtUp: (at) => h.caughtUp(at),
+          });
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

@@ -4,7 +4,7 @@ export function fmt(v: number | string | undefined): string {
   if (typeof v === "string") return v;
   if (!Number.isFinite(v)) return "n/a";
   const a = Math.abs(v);
-  if (a === 0) return "0";
+  if (Number.isInteger(v)) return v.toLocaleString("en-US");
   if (a >= 1000) return Math.round(v).toLocaleString("en-US");
   if (a >= 100) return v.toFixed(0);
   if (a >= 10) return v.toFixed(1);

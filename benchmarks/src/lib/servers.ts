@@ -27,7 +27,7 @@ export class Servers {
     const warn = pinProcess(s.pid, this.pin);
     if (warn) this.warnings.push(warn);
     const info = await rawCommand(s, "INFO server");
-    const v = /(?:valkey|redis)_version:([^\r\n]+)/.exec(info);
+    const v = /valkey_version:([^\r\n]+)/.exec(info) ?? /redis_version:([^\r\n]+)/.exec(info);
     this.versions[kind] = v?.[1] ?? "?";
     this.log(`started ${kind}-server ${this.versions[kind]} on port ${s.port} (pid ${s.pid})`);
     return s;

@@ -13,6 +13,8 @@ import { Redis } from "ioredis";
 export interface PeerCache {
   readonly name: string;
   get(key: string): Promise<unknown>;
+  /** Returns the cached value, or runs `factory` (the peer's own stampede protection applies). */
+  getOrSet(key: string, factory: () => Promise<unknown>, ttlMs: number): Promise<unknown>;
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
@@ -27,7 +29,7 @@ export interface RedisTarget {
 export function bentoTwoTier(
   target: RedisTarget,
   o: { serializeL1: boolean; prefix: string; l2Only?: boolean; bus?: boolean },
-): PeerCache {
+): PeerCache & { onBusReceived(listener: () => void): void } {
   const l2 = new Redis({ host: target.host, port: target.port, lazyConnect: false });
   const store = bentostore();
   if (!o.l2Only) store.useL1Layer(memoryDriver({ maxItems: 20_000, serialize: o.serializeL1 }));
@@ -36,7 +38,11 @@ export function bentoTwoTier(
   const bento = new BentoCache({ default: "c", prefix: o.prefix, stores: { c: store } });
   return {
     name: `bentocache${o.serializeL1 ? "" : " serialize:false"}`,
+    onBusReceived: (listener) => {
+      bento.on("bus:message:received", listener);
+    },
     get: (key) => bento.get({ key }),
+    getOrSet: (key, factory, ttlMs) => bento.getOrSet({ key, factory, ttl: ttlMs }),
     set: async (key, value, ttlMs) => {
       await bento.set({ key, value, ttl: ttlMs });
     },
@@ -65,6 +71,7 @@ export function cacheableTwoTier(
   return {
     name: `cacheable${o.useClone ? "" : " useClone:false"}`,
     get: (key) => cache.get(key),
+    getOrSet: (key, factory, ttlMs) => cache.getOrSet(key, factory, { ttl: ttlMs }),
     set: async (key, value, ttlMs) => {
       await cache.set(key, value, ttlMs);
     },
