@@ -35,22 +35,27 @@ const admin = await gateway.mintToken("admin@example.com", {
 });
 const until = new Date(user.expiresAt).toISOString();
 
+const url = gateway.url;
+const bearer = (name: string) => `-H "Authorization: Bearer $${name}"`;
 console.log(`
-authcache demo gateway listening on ${gateway.url}
+authcache demo gateway listening on ${url}
   database: ${config.databaseUrl}
   cache:    ${gateway.cacheDescription}, maxStaleMs ${config.cache.maxStaleMs}
 
 Try it (tokens valid until ${until}):
 
   export TOKEN='${user.token}'
-  curl -s -H "Authorization: Bearer $TOKEN" ${gateway.url}/auth/me
-
-  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
-    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' ${gateway.url}/mcp
-
   export ADMIN='${admin.token}'
-  curl -s -X POST -H "Authorization: Bearer $ADMIN" ${gateway.url}/admin/tokens/${user.jti}/revoke
-  curl -s ${gateway.url}/metrics
+
+  curl -s ${bearer("TOKEN")} ${url}/auth/me
+  curl -s -X POST ${bearer("TOKEN")} -H 'content-type: application/json' \\
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' ${url}/mcp
+  curl -s ${bearer("TOKEN")} ${url}/teams/team-research/role
+  curl -s ${url}/metrics
+
+  # revoke alice's token as admin; the next /auth/me with it answers 401
+  curl -s -X POST ${bearer("ADMIN")} ${url}/admin/tokens/${user.jti}/revoke
+  curl -s ${bearer("TOKEN")} ${url}/auth/me
 `);
 
 let stopping = false;

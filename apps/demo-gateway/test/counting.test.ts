@@ -5,6 +5,9 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { createMemoryBus, createMemoryStore } from "@authcache/adapter-memory";
+import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
+import type { InvalidationBus, Store } from "@authcache/core";
+import { startServer, type TestServer } from "@authcache/test-servers";
 import type { Gateway } from "../src/gateway.ts";
 import {
   ALICE,
@@ -97,11 +100,43 @@ describe("L1 only (the embedded default)", () => {
   });
 });
 
-describe("with an L2 store and a bus (memory adapter, calls counted)", () => {
-  test("warm: 0 DB round trips and 0 L2 calls; cold: 1 auth-context round trip", async () => {
-    const { store, calls } = countingStore(createMemoryStore());
-    const bus = createMemoryBus();
-    const gw = await testGateway({ store, bus });
+async function closeBoth(bus: InvalidationBus, store: Store): Promise<void> {
+  await bus.close();
+  await store.close();
+}
+
+interface L2Case {
+  open(): Promise<{ store: Store; bus: InvalidationBus; close(): Promise<void> }>;
+}
+
+let redis: TestServer | undefined;
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const L2_CASES: Record<string, L2Case> = {
+  "memory adapter": {
+    async open() {
+      const store = createMemoryStore();
+      const bus = createMemoryBus();
+      return { store, bus, close: () => closeBoth(bus, store) };
+    },
+  },
+  "redis adapter (real redis-server)": {
+    async open() {
+      redis ??= await startServer("redis");
+      const store = createRedisStore({ url: redis.url });
+      const bus = createRedisBus({ url: redis.url, stream: `count-${crypto.randomUUID()}` });
+      return { store, bus, close: () => closeBoth(bus, store) };
+    },
+  },
+};
+
+for (const [name, l2] of Object.entries(L2_CASES)) {
+  test(`${name}: warm 0 DB round trips and 0 L2 calls; cold 1 auth-context round trip`, async () => {
+    const opened2 = await l2.open();
+    const { store, calls } = countingStore(opened2.store);
+    const gw = await testGateway({ store, bus: opened2.bus });
     opened.push(gw);
     await busUp(gw);
     const token = await tokenFor(gw, ALICE);
@@ -112,6 +147,7 @@ describe("with an L2 store and a bus (memory adapter, calls counted)", () => {
     expect(cold.kinds).toEqual({ auth_context: 1, user_teams: 1 });
     expect(cold.roundTrips).toBe(2);
     expect(cold.l2).toBeGreaterThan(0); // L2 consulted on the miss, then filled
+    if (process.env.SHOW_COUNTS) console.log(name, "cold", cold, Object.fromEntries(calls));
 
     for (const route of ROUTES) {
       await call(gw, route.path, { token, ...route });
@@ -121,10 +157,12 @@ describe("with an L2 store and a bus (memory adapter, calls counted)", () => {
       }
       expect(delta(before, snapshot(gw, calls))).toEqual({ roundTrips: 0, kinds: {}, l2: 0 });
     }
-    await bus.close();
-    await store.close();
+    await gw.close();
+    await opened2.close();
   });
+}
 
+describe("with an L2 store and a bus", () => {
   test("a second instance sharing the L2 fills from it: 0 DB round trips", async () => {
     const shared = createMemoryStore();
     const bus = createMemoryBus();

@@ -14,6 +14,7 @@ describe("main.ts", () => {
       const out = gw.output();
       expect(out).toContain("JWT_SECRET is not set");
       expect(out).toContain(`curl -s -H "Authorization: Bearer $TOKEN" ${gw.url}/auth/me`);
+      expect(out).toContain(`/admin/tokens/`);
       expect(out).toContain("L1 only");
       const me = await fetch(`${gw.url}/auth/me`, {
         headers: { authorization: `Bearer ${gw.userToken}` },
