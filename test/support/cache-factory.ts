@@ -1,0 +1,89 @@
+/**
+ * One way to build a cache on Redis for every scenario, in this process or in a worker, so the
+ * instances of a fleet differ only by where they run.
+ */
+import {
+  createRedisBus,
+  createRedisStore,
+  type RedisBus,
+  type RedisStore,
+} from "@authcache/adapter-redis";
+import { type AuthCache, createAuthCache, type InvalidationBus } from "@authcache/core";
+
+export type { AuthCache };
+
+export interface RedisCacheConfig {
+  /** Where store and bus connect (usually a chaos proxy in front of the server). */
+  readonly url: string;
+  readonly prefix?: string;
+  readonly stream?: string;
+  readonly maxStaleMs?: number;
+  readonly confirmIntervalMs?: number;
+  /** The bus follower's reply deadline before it reopens its connection. */
+  readonly replyTimeoutMs?: number;
+  readonly timeoutMs?: number;
+  readonly breaker?: { readonly failures: number; readonly resetMs: number };
+  readonly maxEntries?: number;
+}
+
+/** Counts what the cache logged, by level (a fleet under chaos logs a lot; we count it). */
+export interface LogCounts {
+  debug: number;
+  info: number;
+  warn: number;
+  error: number;
+}
+
+export interface RedisCacheHandle {
+  readonly cache: AuthCache;
+  readonly store: RedisStore;
+  readonly bus: RedisBus;
+  readonly log: LogCounts;
+  close(): Promise<void>;
+}
+
+/** `wrapBus` lets a test hand the cache a different view of the bus (a broken one, on purpose). */
+export async function createRedisCache(
+  config: RedisCacheConfig,
+  wrapBus?: (bus: InvalidationBus) => InvalidationBus,
+): Promise<RedisCacheHandle> {
+  const store = createRedisStore({ url: config.url });
+  const bus = createRedisBus({
+    url: config.url,
+    stream: config.stream ?? "authcache:log",
+    confirmIntervalMs: config.confirmIntervalMs ?? 200,
+    replyTimeoutMs: config.replyTimeoutMs ?? 500,
+  });
+  const log: LogCounts = { debug: 0, info: 0, warn: 0, error: 0 };
+  const cache = createAuthCache({
+    store,
+    bus: wrapBus ? wrapBus(bus) : bus,
+    prefix: config.prefix ?? "authcache:",
+    maxStaleMs: config.maxStaleMs ?? 1000,
+    l1: { maxEntries: config.maxEntries ?? 10_000 },
+    l2: {
+      timeoutMs: config.timeoutMs ?? 150,
+      breaker: config.breaker ?? { failures: 5, resetMs: 500 },
+    },
+    logger: {
+      debug: () => void log.debug++,
+      info: () => void log.info++,
+      warn: () => void log.warn++,
+      error: () => void log.error++,
+    },
+  });
+  let closed = false;
+  return {
+    cache,
+    store,
+    bus,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await cache.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}

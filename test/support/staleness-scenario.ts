@@ -1,0 +1,258 @@
+/**
+ * The bounded-staleness scenario: a fleet of caches on one Redis (through a chaos proxy),
+ * readers on every instance, writers that change the database and invalidate through a random
+ * instance, and a fault schedule. Every read and every invalidation goes into the ground
+ * truth; the caller checks the report.
+ */
+import type { InvalidationBus } from "@authcache/core";
+import type { TestServer } from "@authcache/test-servers";
+import { AuthDb, ctxObserved, type LoadSpec, prng, userObserved } from "./auth-model.ts";
+import { createRedisCache, type RedisCacheConfig } from "./cache-factory.ts";
+import type { ChaosProxy } from "./chaos-proxy.ts";
+import { type Instance, localInstance, sleep, workerInstance } from "./fleet.ts";
+import { checkStaleness, GroundTruth, type StalenessReport } from "./ground-truth.ts";
+import { spawnWorker } from "./worker-client.ts";
+
+export interface Fault {
+  readonly label: string;
+  run(): Promise<void> | void;
+  readonly holdMs: number;
+  undo?(): Promise<void> | void;
+}
+
+export interface ScenarioOptions {
+  readonly server: TestServer;
+  readonly proxy: ChaosProxy;
+  readonly seed: number;
+  readonly maxStaleMs: number;
+  /** Key prefix and stream name base, so scenarios on one server never meet. */
+  readonly namespace: string;
+  /** Instances in this process, then instances in worker processes. */
+  readonly local: number;
+  readonly workers: number;
+  readonly faults: (ctl: FaultControl) => Fault[];
+  /** Wraps the bus of local instance `index` (a broken bus, to prove the checker bites). */
+  readonly wrapBus?: (index: number, bus: InvalidationBus) => InvalidationBus;
+  /** Instances are registered here as they start, so the caller can close them on failure. */
+  readonly fleet: Instance[];
+}
+
+export interface FaultControl {
+  readonly proxy: ChaosProxy;
+  /** Kills the server (counted); `undo` should call `server.restart()`. */
+  kill(): Promise<void>;
+  readonly server: TestServer;
+}
+
+export interface ScenarioResult {
+  readonly report: StalenessReport;
+  readonly counts: Record<string, number>;
+  readonly faultsInjected: number;
+  readonly readErrors: string[];
+  /** Sum over instances of one `stats()` field. */
+  sum(field: string): number;
+  readonly summary: string;
+}
+
+const READERS_PER_INSTANCE = 3;
+const WRITERS = 2;
+
+export async function runStalenessScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const { proxy, server, maxStaleMs, fleet } = o;
+  const random = prng(o.seed);
+  // The proxy may have served an earlier scenario: count only what this one injects.
+  const base = { ...proxy.stats, faults: { ...proxy.stats.faults } };
+  const truth = new GroundTruth();
+  const db = new AuthDb(truth, random, { users: 8, teams: 3, tokensPerUser: 2 });
+  const load = (spec: unknown) => db.load(spec as LoadSpec);
+  const config: RedisCacheConfig = {
+    url: proxy.url,
+    prefix: `${o.namespace}:`,
+    stream: `${o.namespace}:log`,
+    maxStaleMs,
+    confirmIntervalMs: 200,
+    replyTimeoutMs: 400,
+    timeoutMs: 150,
+    breaker: { failures: 5, resetMs: 300 },
+  };
+  for (let i = 0; i < o.local; i++) {
+    const wrap = o.wrapBus;
+    const handle = await createRedisCache(
+      config,
+      wrap === undefined ? undefined : (bus) => wrap(i, bus),
+    );
+    fleet.push(localInstance(String.fromCharCode(65 + i), handle, load));
+  }
+  for (let i = 0; i < o.workers; i++) {
+    fleet.push(
+      workerInstance(String.fromCharCode(65 + o.local + i), await spawnWorker(config, load)),
+    );
+  }
+  // Let every follower anchor on the log before the first change.
+  await sleep(300);
+
+  let running = true;
+  const counts = {
+    reads: 0,
+    readErrors: 0,
+    invalidations: 0,
+    invalidationRetries: 0,
+    notRevokedFills: 0,
+    roleFills: 0,
+    kills: 0,
+  };
+  const errors: string[] = [];
+
+  const record = (
+    inst: Instance,
+    entity: string,
+    res: { ok: boolean; startedAt: number; endedAt: number; error?: { message: string } },
+    observed: unknown,
+  ): void => {
+    counts.reads++;
+    if (!res.ok) {
+      counts.readErrors++;
+      if (errors.length < 5) errors.push(`${inst.name} ${entity}: ${res.error?.message}`);
+      return;
+    }
+    truth.read(entity, observed, res.startedAt, res.endedAt, inst.name);
+  };
+
+  const readContext = async (inst: Instance, email: string, jti: string, plain: boolean) => {
+    const res = plain
+      ? await inst.call("getAuthContext", [email, jti])
+      : await inst.call("resolveAuthContext", [email, jti], { kind: "ctx", email, jti });
+    record(inst, `ctx:${email}:${jti}`, res, ctxObserved(res.value));
+  };
+
+  // Roles go through the reference design's get-then-set pattern (the team service reads,
+  // loads on a miss, then fills): the fill must still lose against an invalidation in between.
+  const readRole = async (inst: Instance, email: string, team: string): Promise<void> => {
+    const res = await inst.call("getUserRole", [email, team]);
+    record(inst, `role:${email}:${team}`, res, res.value);
+    if (res.ok && res.value === undefined) {
+      counts.roleFills++;
+      const role = db.load({ kind: "role", email, teamId: team });
+      await inst.call("setUserRole", [email, team, role]);
+    }
+  };
+
+  const readOnce = async (inst: Instance): Promise<void> => {
+    const u = db.pick(db.users);
+    const r = random();
+    if (r < 0.55) {
+      const live = db.tokensOf(u.email, true);
+      const jti =
+        random() < 0.75 && live.length > 0 ? db.pick(live) : db.pick(db.tokensOf(u.email, false));
+      await readContext(inst, u.email, jti, r >= 0.4);
+    } else if (r < 0.8) {
+      await readRole(inst, u.email, db.pick(db.teams));
+    } else if (r < 0.9) {
+      const res = await inst.call("resolveUser", [u.email], { kind: "user", email: u.email });
+      record(inst, `user:${u.email}`, res, userObserved(res.value));
+    } else {
+      const jti = db.pick(db.tokensOf(u.email, false));
+      const res = await inst.call("isTokenRevoked", [jti]);
+      record(inst, `revoked:${jti}`, res, res.value);
+      if (res.ok && res.value === undefined && db.tokens.get(jti)?.revoked === false) {
+        // The reference design's racy pattern: ask the database, then cache the negative.
+        // A revocation landing in between must still win.
+        counts.notRevokedFills++;
+        await inst.call("setNotRevoked", [jti]);
+      }
+    }
+  };
+
+  const reader = async (inst: Instance): Promise<void> => {
+    while (running) {
+      await readOnce(inst);
+      await sleep(1 + Math.floor(random() * 4));
+    }
+  };
+
+  const invalidate = async (
+    method: string,
+    args: readonly unknown[],
+    entities: readonly string[],
+  ): Promise<void> => {
+    const pending = truth.invalidating(entities);
+    counts.invalidations++;
+    // An invalidation that reports failure is retried until it succeeds (an outbox would);
+    // the bound runs from the attempt that succeeded.
+    for (let attempt = 0; attempt < 400; attempt++) {
+      const inst = db.pick(fleet);
+      const res = await inst.call(method, args);
+      if (res.ok) {
+        pending.resolved(res.endedAt);
+        return;
+      }
+      pending.failed();
+      counts.invalidationRetries++;
+      await sleep(50);
+    }
+  };
+
+  const writer = async (): Promise<void> => {
+    while (running) {
+      await sleep(30 + Math.floor(random() * 60));
+      const change = db.randomChange();
+      if (change) await invalidate(change.method, change.args, change.entities);
+    }
+  };
+
+  const ctl: FaultControl = {
+    proxy,
+    server,
+    async kill() {
+      counts.kills++;
+      await server.kill();
+    },
+  };
+  const loops: Promise<void>[] = [];
+  for (const inst of fleet) for (let i = 0; i < READERS_PER_INSTANCE; i++) loops.push(reader(inst));
+  for (let i = 0; i < WRITERS; i++) loops.push(writer());
+  for (const f of o.faults(ctl)) {
+    await f.run();
+    await sleep(f.holdMs);
+    await f.undo?.();
+  }
+  proxy.heal();
+  // Quiet end: writes stop, readers keep going past the bound, so convergence is checked too.
+  await sleep(maxStaleMs + 500);
+  running = false;
+  await Promise.all(loops);
+  // A final sweep of every entity on every instance.
+  for (const inst of fleet) {
+    for (const u of db.users) {
+      for (const jti of db.tokensOf(u.email, false)) await readContext(inst, u.email, jti, false);
+      for (const team of db.teams) await readRole(inst, u.email, team);
+    }
+  }
+
+  const report = checkStaleness(truth.history(), { maxStaleMs });
+  const stats = await Promise.all(fleet.map((i) => i.stats()));
+  const sum = (field: string): number =>
+    stats.reduce((n, s) => n + Number((s.cache as Record<string, unknown>)[field] ?? 0), 0);
+  const pf = proxy.stats.faults;
+  const f = {
+    delay: pf.delay - base.faults.delay,
+    blackhole: pf.blackhole - base.faults.blackhole,
+    cut: pf.cut - base.faults.cut,
+    refuse: pf.refuse - base.faults.refuse,
+  };
+  const faultsInjected = f.delay + f.blackhole + f.cut + f.refuse + counts.kills;
+  const operations =
+    counts.reads + counts.invalidations + counts.notRevokedFills + counts.roleFills;
+  const summary =
+    `operations=${operations} (reads ${counts.reads}, invalidations ${counts.invalidations}, ` +
+    `invalidation retries ${counts.invalidationRetries}, notRevoked fills ${counts.notRevokedFills}, ` +
+    `role fills ${counts.roleFills}) faults=${faultsInjected} (delay ${f.delay}, blackhole ${f.blackhole}, ` +
+    `cut ${f.cut}, refuse ${f.refuse}, server kills ${counts.kills}; connections reset ` +
+    `${proxy.stats.cutConnections - base.cutConnections}, bytes dropped ${proxy.stats.droppedBytes - base.droppedBytes}) ` +
+    `stale reads=${report.stale.length} foreign reads=${report.foreign.length} ` +
+    `[checked ${report.checked} reads on ${fleet.length} instances (pids ${[...new Set(fleet.map((i) => i.pid))].join(",")}), ` +
+    `longest old value served after its invalidation ${report.maxServedAfterInvalidationMs} ms of ${maxStaleMs}; ` +
+    `l1Hits ${sum("l1Hits")}, l2Hits ${sum("l2Hits")}, l2Errors ${sum("l2Errors")}, busResets ${sum("busResets")}, ` +
+    `staleFillsRejected ${sum("staleFillsRejected")}, db loads ${db.loads.ctx + db.loads.role + db.loads.user}; seed ${o.seed}]`;
+  return { report, counts, faultsInjected, readErrors: errors, sum, summary };
+}
