@@ -86,6 +86,16 @@ describe("L1 only (the embedded default)", () => {
     }
   });
 
+  test("a non-member's 403 is cached too: the second costs 0 round trips", async () => {
+    const gw = await testGateway();
+    opened.push(gw);
+    const token = await tokenFor(gw, BOB);
+    expect((await call(gw, "/teams/team-platform/role", { token })).status).toBe(403);
+    const before = snapshot(gw);
+    expect((await call(gw, "/teams/team-platform/role", { token })).status).toBe(403);
+    expect(delta(before, snapshot(gw))).toEqual({ roundTrips: 0, kinds: {}, l2: 0 });
+  });
+
   test("a second token of a warm user costs exactly the auth-context round trip", async () => {
     const gw = await testGateway();
     opened.push(gw);

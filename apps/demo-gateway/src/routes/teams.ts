@@ -7,22 +7,11 @@ import { caller, forbidden, type GatewayContext, notFound, type RouteDeps } from
 export const ROLES = ["owner", "member", "viewer"] as const;
 
 export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
-  const roleOf = async (email: string, teamId: string): Promise<string | null> => {
-    let loaded: string | null | undefined;
-    try {
-      const role = await deps.cache.resolveUserRole(email, teamId, async () => {
-        loaded = await deps.data.loadUserRole(email, teamId);
-        return loaded;
-      });
-      return role ?? null;
-    } catch (error) {
-      // WORKAROUND (core 1d61587): resolveUserRole rejects a loader's `null` ("not a member")
-      // with a TypeError although the API documents it. The database answered, so answer
-      // with it (uncached). Remove once core accepts null.
-      if (loaded === null && error instanceof TypeError) return null;
-      throw error;
-    }
-  };
+  // null = not a member (cached like any answer); undefined cannot come from this loader.
+  const roleOf = async (email: string, teamId: string): Promise<string | null> =>
+    (await deps.cache.resolveUserRole(email, teamId, () =>
+      deps.data.loadUserRole(email, teamId),
+    )) ?? null;
 
   /** Returns a 403/404 response when the caller may not manage the team's members. */
   const guardManager = async (c: GatewayContext, teamId: string) => {
