@@ -127,14 +127,17 @@ export function createLibsqlBus(options: LibsqlBusOptions): LibsqlBus {
     return Number(rs.rows[0]?.hi ?? 0);
   };
 
-  /** One poll: the log's bounds and the next page, in one statement (one snapshot). */
-  const pollOnce = async (f: Follower): Promise<boolean> => {
+  /** One poll: the log's bounds and the next page, in one statement (one snapshot). A poll
+   *  that was abandoned (its `generation` is no longer the follower's) or stopped meanwhile
+   *  changes nothing when its answer finally comes. */
+  const pollOnce = async (f: Follower, generation: number): Promise<boolean> => {
+    const gone = () => f.stopped || generation !== f.generation;
     const startedAt = Date.now();
     if (f.lastId === undefined) {
       // Following (re)starts here after the position could not be read: anything before it
       // may have been missed, so the cache flushes.
       const hi = await position();
-      if (f.stopped) return true;
+      if (gone()) return true;
       f.lastId = hi;
       call(() => f.handlers.reset());
       call(() => f.handlers.caughtUp(startedAt));
@@ -146,7 +149,7 @@ export function createLibsqlBus(options: LibsqlBusOptions): LibsqlBus {
             SELECT * FROM (SELECT id, message, NULL, NULL FROM ${p}log WHERE id > ?1 ORDER BY id LIMIT ?2)`,
       args: [f.lastId, pageSize],
     });
-    if (f.stopped) return true;
+    if (gone()) return true;
     let lo: number | undefined;
     let hi: number | undefined;
     const page: { id: number; message: unknown }[] = [];
@@ -168,14 +171,14 @@ export function createLibsqlBus(options: LibsqlBusOptions): LibsqlBus {
       call(() => f.handlers.reset());
     }
     for (const row of page) {
-      if (f.stopped) return true;
+      if (gone()) return true;
       f.lastId = row.id;
       const message: InvalidationMessage | undefined = decodeMessage(row.message);
       if (message === undefined) dropped++;
       else call(() => f.handlers.message(message));
     }
     const atEnd = page.length < pageSize;
-    if (atEnd && !f.stopped) call(() => f.handlers.caughtUp(startedAt));
+    if (atEnd && !gone()) call(() => f.handlers.caughtUp(startedAt));
     return atEnd;
   };
 
@@ -194,7 +197,7 @@ export function createLibsqlBus(options: LibsqlBusOptions): LibsqlBus {
             loop(f, pollIntervalMs);
           }, pollTimeoutMs),
         );
-        pollOnce(f).then(
+        pollOnce(f, generation).then(
           (atEnd) => {
             settled = true;
             clearTimeout(watchdog);
@@ -271,7 +274,12 @@ export function createLibsqlBus(options: LibsqlBusOptions): LibsqlBus {
       followers.add(f);
       const startedAt = Date.now();
       try {
-        f.lastId = await position();
+        // Bounded like a poll: a database that does not answer must not hang subscribe().
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = unref(setTimeout(() => reject(new Error("position timed out")), pollTimeoutMs));
+        });
+        f.lastId = await Promise.race([position(), timeout]).finally(() => clearTimeout(timer));
         setState("up");
         call(() => handlers.caughtUp(startedAt));
       } catch {
