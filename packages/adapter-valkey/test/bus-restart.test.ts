@@ -13,6 +13,20 @@ async function until(check: () => boolean, what: string, attempts = 1500): Promi
   throw new Error(`timed out waiting until ${what}`);
 }
 
+/** Publishes, retrying while the publisher's client is still reconnecting after a restart
+ *  (an invalidation that fails is reported to its caller, who retries the same way). */
+async function publishRetrying(bus: ValkeyBus, email: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await bus.publish({ type: "user", email });
+      return;
+    } catch (err) {
+      if (attempt > 200) throw err;
+      await sleep(20);
+    }
+  }
+}
+
 interface Seen {
   emails: string[];
   resets: number;
@@ -81,7 +95,7 @@ for (const kind of ["valkey", "redis"] as const) {
       await server.restart();
       await until(() => seen.states.at(-1) === "up", "up after the restart");
       await until(() => seen.resets === 1, "a reset: entries may have been lost with the log");
-      await publisher.publish({ type: "user", email: "after@x.com" });
+      await publishRetrying(publisher, "after@x.com");
       await until(() => seen.emails.includes("after@x.com"), "an entry after the restart");
       const confirms = seen.confirms;
       await until(() => seen.confirms > confirms + 2, "confirmations resumed");
@@ -99,17 +113,7 @@ for (const kind of ["valkey", "redis"] as const) {
       follower.setDeaf(true);
       await server.kill();
       await server.restart();
-      for (let i = 0; i < 5; i++) {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await publisher.publish({ type: "user", email: `new${i}@x.com` });
-            break;
-          } catch (err) {
-            if (attempt > 200) throw err;
-            await sleep(20);
-          }
-        }
-      }
+      for (let i = 0; i < 5; i++) await publishRetrying(publisher, `new${i}@x.com`);
       follower.setDeaf(false);
       await until(() => seen.emails.length === 7, "the 5 entries of the new log");
       expect(seen.order).toEqual([
