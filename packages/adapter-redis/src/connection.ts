@@ -100,20 +100,24 @@ export function resolveConnection(
   return { client, owned: true, clustered: isCluster(client) };
 }
 
-/** Closes a client the adapter opened: politely if it can, abruptly if it must. */
+/** Closes a client the adapter opened: politely if it can, abruptly if it must. Resolves once
+ *  its sockets are gone, so nothing the adapter opened outlives close(). */
 export async function closeClient(client: RedisClient): Promise<void> {
   if (client.status === "end") return;
+  const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), 1000);
+  });
   try {
-    await Promise.race([
-      client.quit(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("quit timed out")), 1000);
-      }),
-    ]);
+    await Promise.race([client.quit().then(() => ended), late]);
   } catch {
-    client.disconnect();
-  } finally {
-    clearTimeout(timer);
+    // quit failed (the connection was already broken): fall through to disconnect.
   }
+  // (status is read again: quit() changes it behind TypeScript's narrowing)
+  if ((client.status as string) !== "end") {
+    client.disconnect();
+    await Promise.race([ended, late]);
+  }
+  clearTimeout(timer);
 }

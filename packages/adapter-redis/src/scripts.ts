@@ -21,7 +21,7 @@ const INDEX_ADD_FN = `local function index_add(idx, member, exp, now)
   if at < exp then redis.call('PEXPIREAT', idx, exp) end
 end`;
 
-/** KEYS: entry, [fence], owner indexes... ARGV: value, expiresAt, fence value or "".
+/** Keys: entry, [fence], owner indexes... Args: value, expiresAt, fence value or "".
  *  Returns 1 if written (or deleted, for a past deadline), 0 if the fence had moved. */
 export const SET_ENTRY = `${INDEX_ADD_FN}
 local exp = tonumber(ARGV[2])
@@ -40,14 +40,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'PXAT', exp)
 for i = first, #KEYS do index_add(KEYS[i], KEYS[1], exp, now) end
 return 1`;
 
-/** KEYS: owner index. ARGV: member, expiresAt. For owners in another slot than the entry. */
+/** Keys: owner index. Args: member, expiresAt. For owners in another slot than the entry. */
 export const INDEX_ADD = `${INDEX_ADD_FN}
 local exp = tonumber(ARGV[2])
 ${NOW}
 if exp > now then index_add(KEYS[1], ARGV[1], exp, now) end
 return 1`;
 
-/** KEYS: owner index. ARGV: "1" to delete every member here (standalone), "0" to delete only
+/** Keys: owner index. Args: "1" to delete every member here (standalone), "0" to delete only
  *  the members sharing the index's hash tag (cluster: same slot). Deletes the index and
  *  returns the members it did not delete, for the caller to delete slot by slot. */
 export const DELETE_OWNER = `local function tag(k)
@@ -75,7 +75,7 @@ for i = 1, #here, 500 do
 end
 return elsewhere`;
 
-/** KEYS: counter. ARGV: expiresAt or "". Returns the new value; the counter lives at least
+/** Keys: counter. Args: expiresAt or "". Returns the new value; the counter lives at least
  *  until expiresAt (never shortened, and a counter without expiry keeps none). */
 export const INCR = `local v = redis.call('INCR', KEYS[1])
 if ARGV[1] ~= '' then
@@ -88,7 +88,7 @@ if ARGV[1] ~= '' then
 end
 return v`;
 
-/** KEYS: set. ARGV: member, expiresAt. A later deadline wins; expired members are pruned and
+/** Keys: set. Args: member, expiresAt. A later deadline wins; expired members are pruned and
  *  the set itself expires with its last member. */
 export const ADD_MEMBER = `local exp = tonumber(ARGV[2])
 ${NOW}
@@ -98,11 +98,11 @@ local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if top[2] then redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(top[2]))) end
 return 1`;
 
-/** KEYS: set. Returns the number of live members. */
+/** Keys: set. Returns the number of live members. */
 export const COUNT_MEMBERS = `${NOW}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
 
-/** KEYS: n value keys, then m sets. ARGV: n, then m members. Returns n values (nil when
+/** Keys: n value keys, then m sets. Args: n, then m members. Returns n values (nil when
  *  absent) followed by m flags (1 when the member is live). */
 export const READ = `local n = tonumber(ARGV[1])
 local out = {}
