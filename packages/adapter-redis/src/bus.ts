@@ -439,6 +439,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       return () => {
         if (!followers.delete(follower)) return;
         void follower.stop();
+        // The bus state no longer depends on this follower.
+        refreshState();
       };
     },
 
