@@ -144,6 +144,7 @@ export function createValkeyBus(options: ValkeyBusOptions): ValkeyBus {
     readonly #usesGiven: boolean;
     #pos: Position | undefined;
     #lastConfirm = 0;
+    #resetOnAnchor = false;
     #wake: (() => void) | undefined;
     #done: Promise<void> = Promise.resolve();
 
@@ -183,6 +184,9 @@ export function createValkeyBus(options: ValkeyBusOptions): ValkeyBus {
         const client = await this.#handle.get();
         await this.#sync(client);
       } catch (err) {
+        // Whatever is appended before the position is learnt goes unseen: the follower
+        // resets once it has one, so the flush covers every entry it skipped.
+        this.#resetOnAnchor = true;
         options.logger?.warn?.(`${PKG}: follower could not start yet; retrying`, err);
       }
       this.#done = this.#loop();
@@ -261,6 +265,8 @@ export function createValkeyBus(options: ValkeyBusOptions): ValkeyBus {
       const pos = this.#pos;
       if (!pos) {
         this.#pos = exists ? { id: last, n: added, runId } : { id: "0-0", n: 0, runId };
+        if (this.#resetOnAnchor && !this.stopped) this.#call(() => this.#handlers.reset());
+        this.#resetOnAnchor = false;
         return;
       }
       const restarted = pos.runId !== "" && runId !== "" && pos.runId !== runId;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { InvalidationMessage } from "@authcache/core";
 import { startServer, type TestServer } from "@authcache/test-servers";
-import { createValkeyBus, type ValkeyBus } from "../src/index.ts";
+import { createValkeyBus, createValkeyStore, type ValkeyBus } from "../src/index.ts";
 import "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,6 +126,35 @@ for (const kind of ["valkey", "redis"] as const) {
         "new3@x.com",
         "new4@x.com",
       ]);
+    }, 60_000);
+
+    test("started while the server is down: store and bus work once it is up, the bus resets", async () => {
+      await server.kill();
+      const store = createValkeyStore({ addresses: [{ host: server.host, port: server.port }] });
+      try {
+        await expect(store.get("k")).rejects.toThrow(/could not connect/);
+        const publisher = open("restart-3");
+        const seen = await follow(open("restart-3")); // resolves although nothing answers
+        expect(seen.states.includes("up")).toBe(false);
+        await server.restart();
+        await until(() => seen.states.at(-1) === "up", "up once the server is there");
+        // Entries appended before it knew its position could have been missed: it resets.
+        await until(() => seen.resets === 1, "a reset on learning its position late");
+        await publishRetrying(publisher, "late@x.com");
+        await until(() => seen.emails.includes("late@x.com"), "delivery");
+        for (let i = 0; ; i++) {
+          try {
+            await store.set("k", "v", Date.now() + 60_000);
+            break;
+          } catch (err) {
+            if (i > 200) throw err;
+            await sleep(20);
+          }
+        }
+        expect(await store.get("k")).toBe("v");
+      } finally {
+        await store.close();
+      }
     }, 60_000);
   });
 }
