@@ -13,6 +13,8 @@ export interface AuthContextValue {
 
 export interface AuthCacheLike {
   getAuthContext(email: string, jti?: string): Promise<AuthContextValue | undefined>;
+  /** The L1-only synchronous read, when core offers it. */
+  getAuthContextSync?(email: string, jti?: string): AuthContextValue | undefined;
   setAuthContext(email: string, jti: string, ctx: AuthContextValue): Promise<void>;
   resolveAuthContext(
     email: string,
