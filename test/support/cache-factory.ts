@@ -15,6 +15,8 @@ export type { AuthCache };
 export interface RedisCacheConfig {
   /** Where store and bus connect (usually a chaos proxy in front of the server). */
   readonly url: string;
+  /** Where the bus connects, when not `url` (to fault the log apart from L2). */
+  readonly busUrl?: string;
   readonly prefix?: string;
   readonly stream?: string;
   readonly maxStaleMs?: number;
@@ -49,10 +51,10 @@ export async function createRedisCache(
 ): Promise<RedisCacheHandle> {
   const store = createRedisStore({ url: config.url });
   const bus = createRedisBus({
-    url: config.url,
+    url: config.busUrl ?? config.url,
     stream: config.stream ?? "authcache:log",
     confirmIntervalMs: config.confirmIntervalMs ?? 200,
-    replyTimeoutMs: config.replyTimeoutMs ?? 500,
+    replyTimeoutMs: config.replyTimeoutMs ?? 1000,
   });
   const log: LogCounts = { debug: 0, info: 0, warn: 0, error: 0 };
   const cache = createAuthCache({

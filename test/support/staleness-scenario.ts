@@ -125,9 +125,16 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     record(inst, `ctx:${email}:${jti}`, res, ctxObserved(res.value));
   };
 
-  // Roles go through the reference design's get-then-set pattern (the team service reads,
-  // loads on a miss, then fills): the fill must still lose against an invalidation in between.
+  // Roles go through resolveUserRole, or through the reference design's get-then-set pattern
+  // (the team service reads, loads on a miss, then fills): either fill must lose against an
+  // invalidation in between.
   const readRole = async (inst: Instance, email: string, team: string): Promise<void> => {
+    if (random() < 0.5) {
+      const loader = { kind: "role", email, teamId: team };
+      const resolved = await inst.call("resolveUserRole", [email, team], loader);
+      record(inst, `role:${email}:${team}`, resolved, resolved.value);
+      return;
+    }
     const res = await inst.call("getUserRole", [email, team]);
     record(inst, `role:${email}:${team}`, res, res.value);
     if (res.ok && res.value === undefined) {
