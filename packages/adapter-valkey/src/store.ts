@@ -63,7 +63,7 @@ const ms = (t: number): string => String(Math.ceil(t));
  *
  * - Entries are strings with a PXAT deadline. Owner indexes and member sets are sorted sets
  *   scored by expiry, pruned of expired members on every add, so they stay bounded by what
- *   is live. No SCAN, KEYS or pattern anywhere.
+ *   is live. Nothing here iterates the keyspace or matches patterns.
  * - `set`/`setIfFence` are one script over the entry, its fence and every owner index in the
  *   entry's slot (atomic). Owner indexes in other slots (a team's) are updated first, each by
  *   its own script in its own slot: not atomic with the write. A crash in between leaves an

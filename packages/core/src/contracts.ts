@@ -63,7 +63,7 @@ export interface Store {
   /** Deletes `keys` (absent keys are ignored). Resolves once they are gone. */
   deleteMany(keys: string[]): Promise<void>;
   /** Deletes every key recorded under `owner`, and the index itself. Cost grows with that
-   *  owner's entries, never with the size of the keyspace (no SCAN, no KEYS, no patterns). */
+   *  owner's entries, never with the size of the keyspace (no keyspace iteration, no patterns). */
   deleteOwner(owner: string): Promise<void>;
   /** Atomically adds 1 to the counter at `key` (missing = 0) and returns the new value. When
    *  `expiresAt` is given, the counter lives at least until then. */
