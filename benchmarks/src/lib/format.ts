@@ -17,5 +17,6 @@ export function fmtRatio(r: number | undefined): string {
   if (!Number.isFinite(r)) return "n/a";
   if (r >= 100) return `${Math.round(r).toLocaleString("en-US")}×`;
   if (r >= 10) return `${r.toFixed(1)}×`;
-  return `${r.toFixed(2)}×`;
+  if (r >= 0.1 || r === 0) return `${r.toFixed(2)}×`;
+  return `${r.toPrecision(2)}×`;
 }
