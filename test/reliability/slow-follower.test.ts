@@ -43,14 +43,16 @@ test("a slow log connection never stretches the staleness bound", async () => {
   const a = await createRedisCache({ ...common, url: server.url });
   const b = await createRedisCache({ ...common, url: server.url, busUrl: slow.url });
   handles.push(a, b);
-  slow.setDelay(DELAY_MS);
   const truth = new GroundTruth();
   const email = "slow@x";
   let version = 0;
   truth.write(`user:${email}`, version);
   const load = async () => ({ email, version });
-  for (let i = 0; i < 100 && b.cache.stats().busState !== "up"; i++) await sleep(50);
+  // Connect at full speed (ioredis's connection handshake alone would take seconds), then slow
+  // every reply on B's log connection down.
+  for (let i = 0; i < 200 && b.cache.stats().busState !== "up"; i++) await sleep(25);
   expect(b.cache.stats().busState).toBe("up");
+  slow.setDelay(DELAY_MS);
 
   let running = true;
   const reader = (async () => {

@@ -42,7 +42,7 @@ function makeCache(prefix: string, extra: { hashIdentifiers?: { key: string } } 
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     if (await check()) return;
     await sleep(10);
   }
