@@ -28,7 +28,7 @@ afterAll(async () => {
   for (const inst of fleet) await inst.close().catch(() => {});
   await proxy?.close();
   await server?.stop();
-});
+}, 30_000);
 
 const calm = (holdMs: number): Fault => ({ label: "calm", run: () => {}, holdMs });
 

@@ -27,6 +27,8 @@ export interface ScenarioOptions {
   readonly maxStaleMs: number;
   /** Key prefix and stream name base, so scenarios on one server never meet. */
   readonly namespace: string;
+  /** Which adapter the caches use (default "redis"). */
+  readonly adapter?: "redis" | "valkey";
   /** Instances in this process, then instances in worker processes. */
   readonly local: number;
   readonly workers: number;
@@ -66,6 +68,7 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
   const db = new AuthDb(truth, random, { users: 8, teams: 3, tokensPerUser: 2 });
   const load = (spec: unknown) => db.load(spec as LoadSpec);
   const config: RedisCacheConfig = {
+    adapter: o.adapter ?? "redis",
     url: proxy.url,
     prefix: `${o.namespace}:`,
     stream: `${o.namespace}:log`,

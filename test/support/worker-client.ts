@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { RedisCacheConfig } from "./cache-factory.ts";
-import type { LoadRequest, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { type LoadRequest, MARK, type WorkerReply, type WorkerRequest } from "./worker-protocol.ts";
 
 export interface CallResult {
   readonly ok: boolean;
@@ -69,8 +69,13 @@ export async function spawnWorker(
     if (!exited) stdin.write(`${JSON.stringify(msg)}\n`);
   };
   createInterface({ input: stdout }).on("line", (line) => {
-    if (line.trim() === "") return;
-    const msg = JSON.parse(line) as WorkerReply | LoadRequest;
+    // Protocol lines carry a marker; anything else is a library writing to stdout (glide's
+    // native logger does), passed through to stderr.
+    if (!line.startsWith(MARK)) {
+      if (line.trim() !== "") process.stderr.write(`[worker] ${line}\n`);
+      return;
+    }
+    const msg = JSON.parse(line.slice(MARK.length)) as WorkerReply | LoadRequest;
     if ("lid" in msg) {
       Promise.resolve()
         .then(() => onLoad(msg.spec))

@@ -6,6 +6,9 @@
  */
 import type { RedisCacheConfig } from "./cache-factory.ts";
 
+/** Starts every protocol line the worker writes, so stray library output on stdout is told apart. */
+export const MARK = "@@authcache-worker@@";
+
 /** An argument that stands for a loader function: the worker turns it into one. */
 export interface LoaderArg {
   readonly $loader: unknown;

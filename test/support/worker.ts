@@ -5,14 +5,14 @@
  */
 import { createInterface } from "node:readline";
 import { createRedisCache, type RedisCacheHandle } from "./cache-factory.ts";
-import type { LoadAnswer, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { type LoadAnswer, MARK, type WorkerReply, type WorkerRequest } from "./worker-protocol.ts";
 
 let handle: RedisCacheHandle | undefined;
 let nextLid = 1;
 const pendingLoads = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
 function send(message: unknown): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
+  process.stdout.write(`${MARK}${JSON.stringify(message)}\n`);
 }
 
 function loaderFor(spec: unknown): () => Promise<unknown> {
