@@ -37,8 +37,11 @@ export function behind(r: ScenarioResult): string[] {
     for (const peer of r.rows) {
       if (peer.subject !== "peer" || peer.group !== row.group) continue;
       if (better(peer, row)) {
+        // A string first column (concurrency, route) tells otherwise identical rows apart.
+        const c = r.columns[0] === undefined ? undefined : row.cols?.[r.columns[0]];
+        const where = typeof c === "string" ? `, ${c}` : "";
         out.push(
-          `${r.title}: ${row.case} (${row.backend}) ${fmt(row.value)} vs ${peer.case} ${fmt(peer.value)} ${r.metric}`,
+          `${r.title}: ${row.case} (${row.backend}${where}) ${fmt(row.value)} vs ${peer.case} ${fmt(peer.value)} ${r.metric}`,
         );
       }
     }

@@ -16,8 +16,8 @@ export function barChart(r: ScenarioResult): string {
   const rows = r.rows.filter((x) => Number.isFinite(x.value) && x.value > 0);
   const barH = 18;
   const gap = 6;
-  const left = 360;
-  const width = 900;
+  const left = 440;
+  const width = 1000;
   const plotW = width - left - 110;
   const top = 44;
   const height = top + rows.length * (barH + gap) + 30;
@@ -33,14 +33,24 @@ export function barChart(r: ScenarioResult): string {
     `<text x="10" y="18" font-size="15" font-weight="bold">${xml(r.title)}</text>`,
     `<text x="10" y="35" fill="#374151">${xml(`${r.metric} (${r.better} is better${log ? ", log scale" : ""}); blue = authcache, amber = peer, grey = baseline`)}</text>`,
   ];
+  const base = (row: (typeof rows)[number]): string =>
+    row.backend && row.backend !== "-" ? `${row.case} [${row.backend}]` : row.case;
+  const seen = new Map<string, number>();
+  for (const row of rows) seen.set(base(row), (seen.get(base(row)) ?? 0) + 1);
+  // Rows that differ only by their first column (concurrency, N) say so in the label.
+  const first = r.columns[0];
   rows.forEach((row, i) => {
     const y = top + i * (barH + gap);
     const w = Math.max(1, scale(row.value));
-    const label = row.backend && row.backend !== "-" ? `${row.case} [${row.backend}]` : row.case;
+    const extra = first !== undefined ? row.cols?.[first] : undefined;
+    const label =
+      (seen.get(base(row)) ?? 0) > 1 && extra !== undefined
+        ? `${base(row)}, ${fmt(extra)}`
+        : base(row);
     out.push(
-      `<text x="${left - 8}" y="${y + 13}" text-anchor="end">${xml(label.length > 58 ? `${label.slice(0, 56)}…` : label)}</text>`,
+      `<text x="${left - 8}" y="${y + 13}" text-anchor="end">${xml(label.length > 72 ? `${label.slice(0, 70)}…` : label)}</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[row.subject]}"/>`,
-      `<text x="${left + w + 6}" y="${y + 13}">${xml(fmt(row.value))}${row.ratio !== undefined ? ` (${row.ratio.toFixed(2)}×)` : ""}</text>`,
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 13}">${xml(fmt(row.value))}${row.ratio !== undefined ? ` (${row.ratio.toFixed(2)}×)` : ""}</text>`,
     );
   });
   if (rows.length === 0) out.push(`<text x="10" y="${top + 14}">no data</text>`);
