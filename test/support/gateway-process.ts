@@ -31,6 +31,16 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // If this process dies without stopping the gateway (SIGKILL), the watchdog ends it.
+  const watchdog = spawn(
+    "sh",
+    [
+      "-c",
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`,
+    ],
+    { stdio: "ignore", detached: true },
+  );
+  watchdog.unref();
   let out = "";
   child.stdout?.on("data", (d: Buffer) => {
     out += d.toString();
@@ -42,6 +52,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   const exit = new Promise<void>((resolve) =>
     child.once("exit", () => {
       exited = true;
+      watchdog.kill("SIGKILL");
       resolve();
     }),
   );
