@@ -102,20 +102,6 @@ return 1`;
 export const COUNT_MEMBERS = `${NOW}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
 
-/** Keys: n value keys, then m sets. Args: n, then m members. Returns n values (nil when
- *  absent) followed by m flags (1 when the member is live). */
-export const READ = `local n = tonumber(ARGV[1])
-local out = {}
-for i = 1, n do out[i] = redis.call('GET', KEYS[i]) end
-if #KEYS > n then
-  ${NOW.replace("\n", "\n  ")}
-  for j = 1, #KEYS - n do
-    local s = redis.call('ZSCORE', KEYS[n + j], ARGV[1 + j])
-    out[n + j] = (s and tonumber(s) > now) and 1 or 0
-  end
-end
-return out`;
-
 /** A script sent by hash, and by source only when the server does not know it yet. */
 export class Script {
   readonly sha: string;

@@ -12,7 +12,6 @@ import {
   DELETE_OWNER,
   INCR,
   INDEX_ADD,
-  READ,
   Script,
   SET_ENTRY,
 } from "./scripts.ts";
@@ -34,11 +33,20 @@ const deleteOwnerScript = new Script(DELETE_OWNER);
 const incrScript = new Script(INCR);
 const addMemberScript = new Script(ADD_MEMBER);
 const countMembersScript = new Script(COUNT_MEMBERS);
-const readScript = new Script(READ);
 
 /** Deadlines are whole milliseconds on the server; a non-finite one means "no live value". */
 function deadline(expiresAt: number): number {
   return Number.isFinite(expiresAt) ? Math.ceil(expiresAt) : expiresAt > 0 ? 8.64e15 : 0;
+}
+
+/** A reply string, or undefined for a missing key. */
+function text(v: string | null | undefined): string | undefined {
+  return v === null || v === undefined ? undefined : String(v);
+}
+
+/** Whether a sorted-set score (a member's deadline, ms) is still ahead of `now`. */
+function live(score: string | null | undefined, now: number): boolean {
+  return score !== null && score !== undefined && Number(score) > now;
 }
 
 function fail(op: string, error: unknown): Error {
@@ -82,29 +90,74 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     );
   };
 
+  /**
+   * Reads keys and member checks that all sit in one slot (any keys, standalone) in one round
+   * trip with plain commands: `MGET` of the keys, then one `ZSCORE` per member check, written
+   * to the socket together (a pipeline) when there is more than one command. No script: a
+   * read is not a snapshot across the member checks (see `read`).
+   */
+  const readHere = async (
+    keys: string[],
+    members: readonly MemberCheck[],
+    now: number,
+  ): Promise<{ values: (string | undefined)[]; flags: boolean[] }> => {
+    if (members.length === 0) {
+      const reply = await client.mget(keys);
+      return { values: reply.map(text), flags: [] };
+    }
+    if (keys.length === 0 && members.length === 1) {
+      const m = members[0] as MemberCheck;
+      return { values: [], flags: [live(await client.zscore(m.set, m.member), now)] };
+    }
+    const pipeline = client.pipeline();
+    if (keys.length > 0) pipeline.mget(keys);
+    for (const m of members) pipeline.zscore(m.set, m.member);
+    const replies = (await pipeline.exec()) ?? [];
+    const first = keys.length > 0 ? 1 : 0;
+    if (replies.length !== first + members.length) throw new Error("pipeline reply is short");
+    for (const [error] of replies) if (error) throw error;
+    const values = keys.length > 0 ? ((replies[0]?.[1] ?? []) as (string | null)[]).map(text) : [];
+    const flags = members.map((_, j) => live(replies[first + j]?.[1] as string | null, now));
+    return { values, flags };
+  };
+
+  /**
+   * One round trip of latency: standalone, one `MGET` (plus the `ZSCORE`s of the member
+   * checks in the same write); in a cluster, the same per slot, the slots concurrently.
+   *
+   * Not atomic, by design: core validates every value it reads (an entry older than `gen:all`
+   * or its team generation is dead; the fence is re-checked atomically by `setIfFence`), and a
+   * member check read after the values can only see more revocations, never fewer. Standalone,
+   * the values themselves come from one `MGET`, so they are one snapshot.
+   */
   const read = async (keys: string[], members: MemberCheck[]): Promise<ReadResult> => {
+    // A member is live if its deadline is after the moment the read was sent (the app's clock,
+    // the one that checks a token's own expiry): a revocation is never missed for being late.
+    const now = Date.now();
+    if (keys.length === 0 && members.length === 0) return { values: [], members: [] };
+    if (!clustered) {
+      const r = await readHere(keys, members, now);
+      return { values: r.values, members: r.flags };
+    }
     const values: (string | undefined)[] = new Array(keys.length).fill(undefined);
     const flags: boolean[] = new Array(members.length).fill(false);
-    if (keys.length === 0 && members.length === 0) return { values, members: flags };
     // Positions < keys.length are value keys; the rest are member checks.
     const all = [...keys, ...members.map((m) => m.set)];
-    const groups = groupBySlot(all, clustered);
+    const groups = groupBySlot(all, true);
     await Promise.all(
       [...groups.values()].map(async (positions) => {
         const valuePos = positions.filter((p) => p < keys.length);
         const memberPos = positions.filter((p) => p >= keys.length).map((p) => p - keys.length);
-        const scriptKeys = [
-          ...valuePos.map((p) => keys[p] as string),
-          ...memberPos.map((p) => (members[p] as MemberCheck).set),
-        ];
-        const args = [valuePos.length, ...memberPos.map((p) => (members[p] as MemberCheck).member)];
-        const reply = (await readScript.run(client, scriptKeys, args)) as unknown[];
+        const r = await readHere(
+          valuePos.map((p) => keys[p] as string),
+          memberPos.map((p) => members[p] as MemberCheck),
+          now,
+        );
         valuePos.forEach((p, i) => {
-          const v = reply[i];
-          values[p] = v === null || v === undefined ? undefined : String(v);
+          values[p] = r.values[i];
         });
         memberPos.forEach((p, j) => {
-          flags[p] = Number(reply[valuePos.length + j]) === 1;
+          flags[p] = r.flags[j] === true;
         });
       }),
     );

@@ -58,11 +58,22 @@ test("read spans slots: values, the fence counter, gen:all and the revoked set i
     await store.addMember("rd:revoked", "j1", exp);
     const keys = ["rd:ctx:{u:a}:j1", "rd:gen:{u:a}", "rd:gen:all"];
     expect(new Set([...keys, "rd:revoked"].map(keySlot)).size).toBeGreaterThan(1);
+    const sent: string[] = [];
+    const client = store.client as Cluster;
+    const original = client.sendCommand.bind(client);
+    client.sendCommand = (command, stream, node) => {
+      sent.push(command.name);
+      return original(command, stream, node);
+    };
     const r = await store.read(keys, [
       { set: "rd:revoked", member: "j1" },
       { set: "rd:revoked", member: "j2" },
     ]);
     expect(r).toEqual({ values: ["v", "1", "1"], members: [true, false] });
+    // One plain command per slot of values (the user's, gen:all's) and the member checks of the
+    // revoked set's slot, all sent at once; no script.
+    expect(new Set(keys.slice(0, 2).map(keySlot)).size).toBe(1);
+    expect(sent.sort()).toEqual(["mget", "mget", "zscore", "zscore"]);
   } finally {
     await store.close();
   }

@@ -41,21 +41,57 @@ async function commandStats(): Promise<Map<string, number>> {
   return out;
 }
 
-test("read of values, counters and a member check is one command (one round trip)", async () => {
+/** Counts writes to the client's socket (a pipeline's commands go out in one write). */
+function countWrites(client: Redis): { count: number } {
+  const counter = { count: 0 };
+  const stream = client.stream;
+  const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) => {
+    counter.count++;
+    return original(...args);
+  }) as typeof stream.write;
+  return counter;
+}
+
+test("a context read is one MGET and one ZSCORE in one socket write (one round trip), no script", async () => {
   const client = new Redis(server.url);
   const store = createRedisStore({ client });
   try {
     const exp = Date.now() + 60_000;
     await store.set("rt:ctx:{u:a}:j1", "v", exp, ["rt:own:{u:a}"]);
+    await store.incr("rt:gen:all");
     await store.addMember("rt:revoked", "j1", exp);
-    await store.read(["rt:x"], []); // loads the script, so the count below is the steady state
     const sent = countCommands(client);
+    const writes = countWrites(client);
+    const before = await commandStats();
     const r = await store.read(
       ["rt:ctx:{u:a}:j1", "rt:gen:{u:a}", "rt:gen:all"],
       [{ set: "rt:revoked", member: "j1" }],
     );
-    expect(r).toEqual({ values: ["v", undefined, undefined], members: [true] });
-    expect(sent).toEqual(["evalsha"]);
+    expect(r).toEqual({ values: ["v", undefined, "1"], members: [true] });
+    expect(sent).toEqual(["mget", "zscore"]);
+    expect(writes.count).toBe(1);
+    // On the server: two plain commands, no script (EVAL/EVALSHA run one at a time).
+    const after = await commandStats();
+    const ran = (cmd: string) => (after.get(cmd) ?? 0) - (before.get(cmd) ?? 0);
+    expect(ran("mget")).toBe(1);
+    expect(ran("zscore")).toBe(1);
+    expect(ran("evalsha") + ran("eval") + ran("get")).toBe(0);
+    // Without a member check (every other kind's read, getMany): one MGET, one write.
+    sent.length = 0;
+    writes.count = 0;
+    expect(await store.read(["rt:ctx:{u:a}:j1", "rt:gen:all"], [])).toEqual({
+      values: ["v", "1"],
+      members: [],
+    });
+    expect(sent).toEqual(["mget"]);
+    expect(writes.count).toBe(1);
+    // A member check alone (hasMember): one ZSCORE; an expired member is not live.
+    await store.addMember("rt:revoked", "gone", Date.now() + 30);
+    await Bun.sleep(40);
+    sent.length = 0;
+    expect(await store.hasMember("rt:revoked", "gone")).toBe(false);
+    expect(sent).toEqual(["zscore"]);
   } finally {
     await store.close();
     await client.quit();
