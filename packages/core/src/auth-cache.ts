@@ -2,7 +2,7 @@ import type { BusState, Store } from "./contracts.ts";
 import { Engine, INVALID, type Plan, type StoreStep } from "./engine.ts";
 import type { Envelope } from "./envelope.ts";
 import type { BreakerState } from "./guard.ts";
-import { localKey, localTag } from "./local-keys.ts";
+import { localKey, localSpace, localTag, NOT_REVOKED_SUB, userSub } from "./local-keys.ts";
 import { type AuthCacheOptions, resolveOptions } from "./options.ts";
 import {
   type AuthContext,
@@ -157,6 +157,7 @@ const RESOLVED_VOID: Promise<void> = Promise.resolve();
 const FENCE_LIFETIME_MS = 86_400_000;
 const SYNC_CONCURRENCY = 16;
 const never = (): boolean => false;
+const FLAT = -1;
 
 function checkString(argument: string, v: unknown): void {
   if (typeof v !== "string") throw typeError(argument, "a string", v);
@@ -195,12 +196,15 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
 
   // ------------------------------------------------------------------ plans
 
-  private ctxPlan(email: string, jti: string | undefined, key: string): Plan {
+  private ctxPlan(email: string, jti: string | undefined): Plan {
     const c = this.e.codec;
     const redact = this.redact;
     return {
       kind: "ctx",
-      l1Key: key,
+      l1Key: localKey.ctx(email, jti),
+      l1Space: jti === undefined ? FLAT : localSpace.CTX,
+      l1Group: jti === undefined ? "" : email,
+      l1Sub: jti ?? "",
       ttl: this.e.o.ttl.ctx,
       email,
       teamId: undefined,
@@ -233,6 +237,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return {
       kind: "user",
       l1Key: localKey.user(email),
+      l1Space: localSpace.USER,
+      l1Group: email,
+      l1Sub: userSub.user,
       ttl: this.e.o.ttl.user,
       email,
       teamId: undefined,
@@ -260,6 +267,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return {
       kind: "role",
       l1Key: localKey.role(email, teamId),
+      l1Space: localSpace.ROLE,
+      l1Group: email,
+      l1Sub: teamId,
       ttl: this.e.o.ttl.role,
       email,
       teamId,
@@ -285,6 +295,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return {
       kind: "teams",
       l1Key: localKey.teams(email, includePersonal),
+      l1Space: localSpace.USER,
+      l1Group: email,
+      l1Sub: userSub.teams(includePersonal),
       ttl: this.e.o.ttl.teamsList,
       email,
       teamId: undefined,
@@ -307,6 +320,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return {
       kind: "mem",
       l1Key: localKey.mem(email, teamIds),
+      l1Space: FLAT,
+      l1Group: "",
+      l1Sub: "",
       ttl: this.e.o.ttl.team,
       email,
       teamId: undefined,
@@ -329,6 +345,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return {
       kind: "nr",
       l1Key: localKey.nr(jti),
+      l1Space: localSpace.JTI,
+      l1Group: jti,
+      l1Sub: NOT_REVOKED_SUB,
       ttl: this.e.o.ttl.revocation,
       email: undefined,
       teamId: undefined,
@@ -362,6 +381,26 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return v;
   }
 
+  /** {@link fromL1} for an entry stored under a pair (no key string built: the hit path). */
+  private fromL1Pair(space: number, group: string, sub: string): unknown {
+    const e = this.e;
+    const now = e.o.now();
+    if (!e.trusted(now)) return undefined;
+    const v = e.l1.getPair(space, group, sub, now);
+    if (v !== undefined) {
+      e.counters.hits++;
+      e.counters.l1Hits++;
+    }
+    return v;
+  }
+
+  /** {@link fromL1} for the entry of a plan. */
+  private fromL1Plan(plan: Plan): unknown {
+    return plan.l1Space === FLAT
+      ? this.fromL1(plan.l1Key)
+      : this.fromL1Pair(plan.l1Space, plan.l1Group, plan.l1Sub);
+  }
+
   /** The L1-miss path of a get: L2, and on a miss the ticket waits for the caller's set. */
   private async slowGet(plan: Plan, onRevoked: unknown): Promise<unknown> {
     const r = await this.e.lookup(plan);
@@ -372,7 +411,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
   }
 
   private get(plan: Plan, onRevoked?: unknown): Promise<unknown> {
-    const v = this.fromL1(plan.l1Key);
+    const v = this.fromL1Plan(plan);
     return v !== undefined ? Promise.resolve(v) : this.slowGet(plan, onRevoked);
   }
 
@@ -381,15 +420,14 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     await this.e.fill(ticket, value);
   }
 
-  /** Cached value, or one loader call shared by concurrent callers, fenced. */
-  private resolve(
+  /** The L1-miss path of a resolve (the caller looked L1 up first, without a plan): one loader
+   *  call shared by concurrent callers, fenced. */
+  private load(
     plan: Plan,
     loader: () => unknown,
     copy: (loaded: unknown) => unknown,
     onRevoked?: unknown,
   ): Promise<unknown> {
-    const cached = this.fromL1(plan.l1Key);
-    if (cached !== undefined) return Promise.resolve(cached);
     const e = this.e;
     return e.flights.run(plan.l1Key, async () => {
       const r = await e.lookup(plan);
@@ -411,6 +449,18 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       await e.fill(r.ticket, value);
       return value;
     });
+  }
+
+  /** Cached value, or {@link load}. */
+  private resolve(
+    plan: Plan,
+    loader: () => unknown,
+    copy: (loaded: unknown) => unknown,
+    onRevoked?: unknown,
+  ): Promise<unknown> {
+    const cached = this.fromL1Plan(plan);
+    if (cached !== undefined) return Promise.resolve(cached);
+    return this.load(plan, loader, copy, onRevoked);
   }
 
   private invalidate(
@@ -443,18 +493,19 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       e.counters.hits++;
       return RESOLVED_REVOKED;
     }
-    const key = localKey.ctx(email, j);
     if (e.trusted(now)) {
-      const v = e.l1.get(key, now);
+      // With a jti: the pair (email, jti), no key string built. Without: a flat key.
+      const v =
+        j === undefined
+          ? e.l1.get(localKey.ctx(email, undefined), now)
+          : e.l1.getPair(localSpace.CTX, email, j, now);
       if (v !== undefined) {
         e.counters.hits++;
         e.counters.l1Hits++;
         return Promise.resolve(v as AuthContext<U>);
       }
     }
-    return this.slowGet(this.ctxPlan(email, j, key), REVOKED) as Promise<
-      AuthContext<U> | undefined
-    >;
+    return this.slowGet(this.ctxPlan(email, j), REVOKED) as Promise<AuthContext<U> | undefined>;
   }
 
   getAuthContextSync(email: string, jti?: string | null): AuthContext<U> | undefined {
@@ -468,7 +519,10 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return REVOKED;
     }
     if (!e.trusted(now)) return undefined;
-    const v = e.l1.get(localKey.ctx(email, j), now);
+    const v =
+      j === undefined
+        ? e.l1.get(localKey.ctx(email, undefined), now)
+        : e.l1.getPair(localSpace.CTX, email, j, now);
     if (v !== undefined) {
       e.counters.hits++;
       e.counters.l1Hits++;
@@ -486,7 +540,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     const value = copyContext(ctx, this.redact, "ctx");
     if (!this.enabled) return;
     if (j !== undefined && this.e.revoked.has(j, this.e.o.now())) return;
-    await this.set(this.ctxPlan(email, j, localKey.ctx(email, j)), value);
+    await this.set(this.ctxPlan(email, j), value);
   }
 
   async resolveAuthContext(
@@ -503,9 +557,14 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       e.counters.hits++;
       return REVOKED;
     }
+    const cached =
+      j === undefined
+        ? this.fromL1(localKey.ctx(email, undefined))
+        : this.fromL1Pair(localSpace.CTX, email, j);
+    if (cached !== undefined) return cached as AuthContext<U>;
     const redact = this.redact;
-    return (await this.resolve(
-      this.ctxPlan(email, j, localKey.ctx(email, j)),
+    return (await this.load(
+      this.ctxPlan(email, j),
       loader,
       (loaded) => {
         const ctx = copyContext(loaded, redact, "loader result");
@@ -529,7 +588,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return Promise.reject(err);
     }
     if (!this.enabled) return RESOLVED_UNDEFINED;
-    return this.get(this.userPlan(email)) as Promise<Readonly<U> | undefined>;
+    const v = this.fromL1Pair(localSpace.USER, email, userSub.user);
+    if (v !== undefined) return Promise.resolve(v as Readonly<U>);
+    return this.slowGet(this.userPlan(email), undefined) as Promise<Readonly<U> | undefined>;
   }
 
   async setUser(email: string, user: U): Promise<void> {
@@ -546,8 +607,10 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkString("email", email);
     checkLoader(loader);
     if (!this.enabled) return (await loader()) ?? undefined;
+    const cached = this.fromL1Pair(localSpace.USER, email, userSub.user);
+    if (cached !== undefined) return cached as Readonly<U>;
     const redact = this.redact;
-    return (await this.resolve(this.userPlan(email), loader, (loaded) =>
+    return (await this.load(this.userPlan(email), loader, (loaded) =>
       copyUser(loaded, redact, "loader result"),
     )) as Readonly<U> | undefined;
   }
@@ -562,7 +625,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return Promise.reject(err);
     }
     if (!this.enabled) return RESOLVED_UNDEFINED;
-    return this.get(this.rolePlan(email, teamId)) as Promise<string | null | undefined>;
+    const v = this.fromL1Pair(localSpace.ROLE, email, teamId);
+    if (v !== undefined) return Promise.resolve(v as string | null);
+    return this.slowGet(this.rolePlan(email, teamId), undefined) as Promise<
+      string | null | undefined
+    >;
   }
 
   async setUserRole(email: string, teamId: string, role: string | null): Promise<void> {
@@ -583,7 +650,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkString("teamId", teamId);
     checkLoader(loader);
     if (!this.enabled) return loader();
-    return (await this.resolve(this.rolePlan(email, teamId), loader, (loaded) => {
+    const cached = this.fromL1Pair(localSpace.ROLE, email, teamId);
+    if (cached !== undefined) return cached as string | null;
+    return (await this.load(this.rolePlan(email, teamId), loader, (loaded) => {
       if (loaded !== null && typeof loaded !== "string") {
         throw typeError("loader result", "a string or null", loaded);
       }
@@ -601,7 +670,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return Promise.reject(err);
     }
     if (!this.enabled || !this.e.o.teamsListEnabled) return RESOLVED_UNDEFINED;
-    return this.get(this.teamsPlan(email, includePersonal)) as Promise<
+    const v = this.fromL1Pair(localSpace.USER, email, userSub.teams(includePersonal));
+    if (v !== undefined) return Promise.resolve(v as readonly string[]);
+    return this.slowGet(this.teamsPlan(email, includePersonal), undefined) as Promise<
       readonly string[] | undefined
     >;
   }
@@ -708,9 +779,8 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       e.counters.hits++;
       return true;
     }
-    const plan = this.nrPlan(jti);
-    if (this.fromL1(plan.l1Key) === false) return false;
-    const answer = await this.slowGet(plan, true);
+    if (this.fromL1Pair(localSpace.JTI, jti, NOT_REVOKED_SUB) === false) return false;
+    const answer = await this.slowGet(this.nrPlan(jti), true);
     return answer === true || answer === false ? answer : undefined;
   }
 

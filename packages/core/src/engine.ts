@@ -5,7 +5,7 @@ import { ExpiringSet } from "./expiring-set.ts";
 import { Guard } from "./guard.ts";
 import { createKeyCodec, type KeyCodec } from "./key-codec.ts";
 import { L1Cache } from "./l1-cache.ts";
-import { localKey, localTag } from "./local-keys.ts";
+import { localSpace, localTag, userSub } from "./local-keys.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { SingleFlight } from "./singleflight.ts";
 
@@ -28,7 +28,13 @@ export interface L2Plan {
 /** Everything core needs to read and fill one entry. */
 export interface Plan {
   readonly kind: Kind;
+  /** The entry's identity for singleflight and stashed tickets; its L1 key when flat. */
   readonly l1Key: string;
+  /** The L1 pair space holding the entry, or -1 when it is stored under `l1Key`. */
+  readonly l1Space: number;
+  /** The pair (`l1Group`, `l1Sub`) in `l1Space` ("" when flat). */
+  readonly l1Group: string;
+  readonly l1Sub: string;
   readonly ttl: number;
   readonly email: string | undefined;
   readonly teamId: string | undefined;
@@ -184,6 +190,22 @@ export class Engine {
     return now + ttl;
   }
 
+  /** The plan's L1 value (flat key or pair), recording the access. */
+  getL1(plan: Plan, now: number): unknown {
+    return plan.l1Space < 0
+      ? this.l1.get(plan.l1Key, now)
+      : this.l1.getPair(plan.l1Space, plan.l1Group, plan.l1Sub, now);
+  }
+
+  /** Fills the plan's L1 entry with its TTL (capped, see l1Expiry) and owner tags. */
+  setL1(plan: Plan, value: unknown, now: number): void {
+    const expiresAt = this.l1Expiry(now, plan.ttl);
+    if (plan.l1Space < 0) this.l1.set(plan.l1Key, value, expiresAt, now, plan.l1Owners);
+    else {
+      this.l1.setPair(plan.l1Space, plan.l1Group, plan.l1Sub, value, expiresAt, now, plan.l1Owners);
+    }
+  }
+
   /** Drops expired L1 entries, revocations and forgotten tickets, a bounded amount per call. */
   sweep(budget: number): void {
     const now = this.o.now();
@@ -285,7 +307,7 @@ export class Engine {
     this.close(ticket);
     const after = this.o.now();
     if (!ticket.stale && this.trusted(after)) {
-      this.l1.set(plan.l1Key, value, this.l1Expiry(after, plan.ttl), after, plan.l1Owners);
+      this.setL1(plan, value, after);
     }
     return { state: "hit", value };
   }
@@ -384,7 +406,7 @@ export class Engine {
       }
       const now = this.o.now();
       if (!this.trusted(now)) return false;
-      this.l1.set(plan.l1Key, value, this.l1Expiry(now, plan.ttl), now, plan.l1Owners);
+      this.setL1(plan, value, now);
       return true;
     } finally {
       this.close(ticket);
@@ -487,9 +509,9 @@ export class Engine {
     switch (m.type) {
       case "user": {
         const e = m.email;
-        l1.delete(localKey.user(e));
-        l1.delete(localKey.teams(e, true));
-        l1.delete(localKey.teams(e, false));
+        l1.deletePair(localSpace.USER, e, userSub.user);
+        l1.deletePair(localSpace.USER, e, userSub.teams(true));
+        l1.deletePair(localSpace.USER, e, userSub.teams(false));
         l1.deleteOwner(localTag.ctxOfUser(e));
         l1.deleteOwner(localTag.rolesOfUser(e));
         l1.deleteOwner(localTag.memOfUser(e));
@@ -498,8 +520,8 @@ export class Engine {
       }
       case "team": {
         const e = m.email;
-        l1.delete(localKey.teams(e, true));
-        l1.delete(localKey.teams(e, false));
+        l1.deletePair(localSpace.USER, e, userSub.teams(true));
+        l1.deletePair(localSpace.USER, e, userSub.teams(false));
         l1.deleteOwner(localTag.ctxOfUser(e));
         l1.deleteOwner(localTag.rolesOfUser(e));
         l1.deleteOwner(localTag.memOfUser(e));
@@ -507,8 +529,8 @@ export class Engine {
         return;
       }
       case "teams":
-        l1.delete(localKey.teams(m.email, true));
-        l1.delete(localKey.teams(m.email, false));
+        l1.deletePair(localSpace.USER, m.email, userSub.teams(true));
+        l1.deletePair(localSpace.USER, m.email, userSub.teams(false));
         this.markStale((t) => t.plan.kind === "teams" && t.plan.email === m.email);
         return;
       case "membership":
@@ -516,7 +538,7 @@ export class Engine {
         this.markStale((t) => t.plan.kind === "mem" && t.plan.email === m.email);
         return;
       case "role":
-        l1.delete(localKey.role(m.email, m.teamId));
+        l1.deletePair(localSpace.ROLE, m.email, m.teamId);
         this.markStale(
           (t) => t.plan.kind === "role" && t.plan.email === m.email && t.plan.teamId === m.teamId,
         );

@@ -31,6 +31,22 @@ export class FrequencySketch {
     return h >>> 0;
   }
 
+  /** The hash of a pair (`group`, `sub`) of pair space `space`: seeded by the space, with a
+   *  separator no UTF-16 code unit equals between the parts. */
+  hashPair(space: number, group: string, sub: string): number {
+    let h = Math.imul(0x811c9dc5 ^ this.seed, 0x01000193) ^ (space + 1);
+    for (let i = 0; i < group.length; i++) {
+      h ^= group.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h = Math.imul(h ^ 0x10000, 0x01000193);
+    for (let i = 0; i < sub.length; i++) {
+      h ^= sub.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    return h >>> 0;
+  }
+
   /** Returns the estimated recent frequency of the item with this hash (0..15). */
   frequency(hash: number): number {
     const t = this.table;
@@ -42,16 +58,34 @@ export class FrequencySketch {
     return f;
   }
 
-  /** Records one access of the item with this hash. */
+  /** Records one access of the item with this hash (on every L1 hit: written out, each
+   *  row's slot computed once). */
   increment(hash: number): void {
     const t = this.table;
-    const f = this.frequency(hash);
+    const m = this.mask;
+    const w = m + 1;
+    let x = Math.imul(hash, 0x9e3779b1);
+    const i0 = (x ^ (x >>> 15)) & m;
+    x = Math.imul(hash, 0x85ebca6b);
+    const i1 = w + ((x ^ (x >>> 15)) & m);
+    x = Math.imul(hash, 0xc2b2ae35);
+    const i2 = 2 * w + ((x ^ (x >>> 15)) & m);
+    x = Math.imul(hash, 0x27d4eb2f);
+    const i3 = 3 * w + ((x ^ (x >>> 15)) & m);
+    const c0 = t[i0] ?? 0;
+    const c1 = t[i1] ?? 0;
+    const c2 = t[i2] ?? 0;
+    const c3 = t[i3] ?? 0;
+    let f = c0;
+    if (c1 < f) f = c1;
+    if (c2 < f) f = c2;
+    if (c3 < f) f = c3;
     if (f >= 15) return;
     // Conservative update: only the counters at the minimum grow, which keeps estimates tight.
-    for (let row = 0; row < 4; row++) {
-      const i = this.index(hash, row);
-      if (t[i] === f) t[i] = f + 1;
-    }
+    if (c0 === f) t[i0] = f + 1;
+    if (c1 === f) t[i1] = f + 1;
+    if (c2 === f) t[i2] = f + 1;
+    if (c3 === f) t[i3] = f + 1;
     if (++this.additions >= this.sampleSize) this.halve();
   }
 

@@ -9,10 +9,22 @@ export interface L1CacheOptions {
 const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
-type Segment = typeof WINDOW | typeof PROBATION | typeof PROTECTED;
+/** Set on removal, so a node reached through a stale reference is never unlinked twice. */
+const DETACHED = 3;
+type Segment = typeof WINDOW | typeof PROBATION | typeof PROTECTED | typeof DETACHED;
+
+/** How many pair spaces an L1Cache has (pair spaces are numbered 0 to PAIR_SPACES - 1). */
+export const PAIR_SPACES = 8;
+/** `space` of a node stored under a flat key. */
+const FLAT = -1;
 
 interface Node<V> {
+  /** The flat key, or the second part of a pair. */
   readonly key: string;
+  /** The first part of a pair ("" for a flat key). */
+  readonly group: string;
+  /** The pair space, or FLAT. */
+  readonly space: number;
   value: V;
   expiresAt: number;
   readonly hash: number;
@@ -67,10 +79,21 @@ class Queue<V> {
  * window and never displaces the hot set. Each entry has its own deadline: an expired entry is
  * removed when touched, and `set` sweeps a few entries per call so expired ones cannot pile up.
  * Entries may carry owner tags (`deleteOwner` drops them all without scanning).
+ *
+ * Besides flat string keys, an entry may be stored under a pair (`group`, `sub`) in one of
+ * {@link PAIR_SPACES} numbered spaces: a nested Map index, so a caller holding two identifiers
+ * (an email and a jti) looks the entry up without building and hashing a joined key string.
+ * Pairs never collide with flat keys or with pairs of another space; they share the bound,
+ * the admission policy, expiry, sweeping and owner tags with flat entries.
  */
 export class L1Cache<V> {
   readonly maxEntries: number;
   private readonly map = new Map<string, Node<V>>();
+  private readonly spaces: Map<string, Map<string, Node<V>>>[] = Array.from(
+    { length: PAIR_SPACES },
+    () => new Map(),
+  );
+  private pairCount = 0;
   private readonly window = new Queue<V>();
   private readonly probation = new Queue<V>();
   private readonly protectedQ = new Queue<V>();
@@ -78,7 +101,7 @@ export class L1Cache<V> {
   private readonly protectedMax: number;
   private readonly sketch: FrequencySketch;
   private readonly ownerIndex = new Map<string, Set<Node<V>>>();
-  private sweepCursor: Iterator<Node<V>> | undefined;
+  private sweepCursor: Iterator<Node<V>, undefined> | undefined;
   private evicted = 0;
   private expiredCount = 0;
 
@@ -97,7 +120,7 @@ export class L1Cache<V> {
 
   /** Number of entries held (expired ones not yet swept included; never above maxEntries). */
   get size(): number {
-    return this.map.size;
+    return this.map.size + this.pairCount;
   }
 
   /** Entries dropped to make room (capacity evictions and admission rejections). */
@@ -117,14 +140,17 @@ export class L1Cache<V> {
       this.sketch.increment(this.sketch.hash(key));
       return undefined;
     }
-    if (node.expiresAt <= now) {
-      this.expiredCount++;
-      this.unlink(node);
+    return this.hit(node, now);
+  }
+
+  /** {@link get} for the pair (`group`, `sub`) of pair space `space`. */
+  getPair(space: number, group: string, sub: string, now: number): V | undefined {
+    const node = this.spaces[space]?.get(group)?.get(sub);
+    if (node === undefined) {
+      this.sketch.increment(this.sketch.hashPair(space, group, sub));
       return undefined;
     }
-    this.sketch.increment(node.hash);
-    this.touch(node);
-    return node.value;
+    return this.hit(node, now);
   }
 
   /** Returns the live value without recording an access (no admission or recency effect). */
@@ -133,43 +159,71 @@ export class L1Cache<V> {
     return node !== undefined && node.expiresAt > now ? node.value : undefined;
   }
 
+  /** {@link peek} for a pair. */
+  peekPair(space: number, group: string, sub: string, now: number): V | undefined {
+    const node = this.spaces[space]?.get(group)?.get(sub);
+    return node !== undefined && node.expiresAt > now ? node.value : undefined;
+  }
+
   /** Stores `value` until `expiresAt` (epoch ms). A deadline not after `now` stores nothing
    *  and drops any previous value. `owners` tags the entry for {@link deleteOwner}. */
   set(key: string, value: V, expiresAt: number, now: number, owners?: readonly string[]): void {
     const existing = this.map.get(key);
-    if (!(expiresAt > now)) {
-      if (existing) this.unlink(existing);
+    if (existing !== undefined || !(expiresAt > now)) {
+      this.update(existing, value, expiresAt, now, owners);
       return;
     }
-    if (existing) {
-      existing.value = value;
-      existing.expiresAt = expiresAt;
-      this.setOwners(existing, owners);
-      this.touch(existing);
-    } else {
-      const hash = this.sketch.hash(key);
-      const node: Node<V> = {
-        key,
-        value,
-        expiresAt,
-        hash,
-        segment: WINDOW,
-        prev: undefined,
-        next: undefined,
-        owners: undefined,
-      };
-      this.map.set(key, node);
-      this.window.pushHead(node);
-      this.setOwners(node, owners);
-      this.sketch.increment(hash);
-      if (this.window.length > this.windowMax) this.evictFromWindow(now);
+    const node = this.newNode(key, "", FLAT, value, expiresAt, this.sketch.hash(key));
+    this.map.set(key, node);
+    this.admit(node, now, owners);
+  }
+
+  /** {@link set} for the pair (`group`, `sub`) of pair space `space` (an integer from 0 to
+   *  PAIR_SPACES - 1; anything else is a RangeError). */
+  setPair(
+    space: number,
+    group: string,
+    sub: string,
+    value: V,
+    expiresAt: number,
+    now: number,
+    owners?: readonly string[],
+  ): void {
+    const groups = this.spaces[space];
+    if (groups === undefined || !Number.isInteger(space)) {
+      throw new RangeError(
+        `@authcache/core: L1Cache pair space must be an integer from 0 to ${PAIR_SPACES - 1}, got ${String(space)}`,
+      );
     }
-    this.sweep(now, 2);
+    let subs = groups.get(group);
+    const existing = subs?.get(sub);
+    if (existing !== undefined || !(expiresAt > now)) {
+      this.update(existing, value, expiresAt, now, owners);
+      return;
+    }
+    const hash = this.sketch.hashPair(space, group, sub);
+    const node = this.newNode(sub, group, space, value, expiresAt, hash);
+    if (subs === undefined) {
+      subs = new Map();
+      groups.set(group, subs);
+    }
+    subs.set(sub, node);
+    this.pairCount++;
+    this.admit(node, now, owners);
   }
 
   /** Removes `key`. Returns true if an entry was removed. */
   delete(key: string): boolean {
     const node = this.map.get(key);
+    if (node === undefined) return false;
+    this.unlink(node);
+    return true;
+  }
+
+  /** Removes the pair (`group`, `sub`) of pair space `space`. Returns true if an entry was
+   *  removed. */
+  deletePair(space: number, group: string, sub: string): boolean {
+    const node = this.spaces[space]?.get(group)?.get(sub);
     if (node === undefined) return false;
     this.unlink(node);
     return true;
@@ -191,6 +245,8 @@ export class L1Cache<V> {
   /** Removes every entry. */
   clear(): void {
     this.map.clear();
+    for (const groups of this.spaces) groups.clear();
+    this.pairCount = 0;
     this.window.clear();
     this.probation.clear();
     this.protectedQ.clear();
@@ -204,23 +260,95 @@ export class L1Cache<V> {
     let removed = 0;
     let wrapped = false;
     for (let i = 0; i < budget; i++) {
-      if (this.sweepCursor === undefined) this.sweepCursor = this.map.values();
+      if (this.sweepCursor === undefined) this.sweepCursor = this.nodes();
       const step = this.sweepCursor.next();
       if (step.done) {
         this.sweepCursor = undefined;
-        if (wrapped || this.map.size === 0) break;
+        if (wrapped || this.size === 0) break;
         wrapped = true;
         i--;
         continue;
       }
       const node = step.value;
-      if (node.expiresAt <= now && this.map.get(node.key) === node) {
+      if (node.expiresAt <= now && node.segment !== DETACHED) {
         this.expiredCount++;
         this.unlink(node);
         removed++;
       }
     }
     return removed;
+  }
+
+  /** Every node: flat ones, then each pair space's. Map iterators survive deletions, and a
+   *  group Map dropped while iterated is empty (groups are dropped when they empty). */
+  private *nodes(): Generator<Node<V>, undefined> {
+    yield* this.map.values();
+    for (const groups of this.spaces) {
+      for (const subs of groups.values()) yield* subs.values();
+    }
+    return undefined;
+  }
+
+  private hit(node: Node<V>, now: number): V | undefined {
+    if (node.expiresAt <= now) {
+      this.expiredCount++;
+      this.unlink(node);
+      return undefined;
+    }
+    this.sketch.increment(node.hash);
+    this.touch(node);
+    return node.value;
+  }
+
+  private newNode(
+    key: string,
+    group: string,
+    space: number,
+    value: V,
+    expiresAt: number,
+    hash: number,
+  ): Node<V> {
+    return {
+      key,
+      group,
+      space,
+      value,
+      expiresAt,
+      hash,
+      segment: WINDOW,
+      prev: undefined,
+      next: undefined,
+      owners: undefined,
+    };
+  }
+
+  /** A set on an existing entry, or with a deadline already past. */
+  private update(
+    existing: Node<V> | undefined,
+    value: V,
+    expiresAt: number,
+    now: number,
+    owners: readonly string[] | undefined,
+  ): void {
+    if (!(expiresAt > now)) {
+      if (existing) this.unlink(existing);
+      return;
+    }
+    if (existing === undefined) return;
+    existing.value = value;
+    existing.expiresAt = expiresAt;
+    this.setOwners(existing, owners);
+    this.touch(existing);
+    this.sweep(now, 2);
+  }
+
+  /** A new node (already indexed) enters the window. */
+  private admit(node: Node<V>, now: number, owners: readonly string[] | undefined): void {
+    this.window.pushHead(node);
+    this.setOwners(node, owners);
+    this.sketch.increment(node.hash);
+    if (this.window.length > this.windowMax) this.evictFromWindow(now);
+    this.sweep(now, 2);
   }
 
   private touch(node: Node<V>): void {
@@ -253,7 +381,7 @@ export class L1Cache<V> {
     this.window.remove(candidate);
     candidate.segment = PROBATION;
     this.probation.pushHead(candidate);
-    if (this.map.size <= this.maxEntries) return;
+    if (this.size <= this.maxEntries) return;
     const victim = this.probation.tail !== candidate ? this.probation.tail : this.protectedQ.tail;
     if (victim === undefined || victim === candidate) {
       this.evict(candidate);
@@ -283,11 +411,22 @@ export class L1Cache<V> {
   }
 
   private unlink(node: Node<V>): void {
-    if (this.map.get(node.key) !== node) return;
-    this.map.delete(node.key);
+    if (node.segment === DETACHED) return;
+    if (node.space === FLAT) {
+      if (this.map.get(node.key) !== node) return;
+      this.map.delete(node.key);
+    } else {
+      const groups = this.spaces[node.space];
+      const subs = groups?.get(node.group);
+      if (groups === undefined || subs === undefined || subs.get(node.key) !== node) return;
+      subs.delete(node.key);
+      if (subs.size === 0) groups.delete(node.group);
+      this.pairCount--;
+    }
     if (node.segment === WINDOW) this.window.remove(node);
     else if (node.segment === PROBATION) this.probation.remove(node);
     else this.protectedQ.remove(node);
+    node.segment = DETACHED;
     this.setOwners(node, undefined);
   }
 

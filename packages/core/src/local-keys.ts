@@ -1,4 +1,30 @@
 /**
+ * Pair spaces of the L1 (see L1Cache.getPair): entries looked up by two identifiers without
+ * building a key string. The strings of `localKey` stay the identity of every entry for
+ * singleflight and the get-then-set tickets (built on a miss only).
+ * - CTX: (email, jti) for a context with a jti. A context without a jti is the flat
+ *   `localKey.ctx(email, undefined)`, so it never meets any real jti, "" included.
+ * - USER: (email, "u") the user record, (email, "T" | "t") its team lists.
+ * - ROLE: (email, teamId).
+ * - JTI: (jti, "n") the "not revoked" entry.
+ */
+export const localSpace = {
+  CTX: 0,
+  USER: 1,
+  ROLE: 2,
+  JTI: 3,
+} as const;
+
+/** The `sub` of a USER-space pair. */
+export const userSub = {
+  user: "u",
+  teams: (includePersonal: boolean): string => (includePersonal ? "T" : "t"),
+} as const;
+
+/** The `sub` of the JTI-space pair holding "not revoked". */
+export const NOT_REVOKED_SUB = "n";
+
+/**
  * L1 keys and owner tags. They never leave the process, so they need no escaping, only
  * injectivity: one kind letter, then length-prefixed identifiers (the last one runs to the end).
  */
