@@ -2,6 +2,7 @@ import type { BusState, Store } from "./contracts.ts";
 import { Engine, INVALID, type Plan, type StoreStep } from "./engine.ts";
 import type { Envelope } from "./envelope.ts";
 import type { BreakerState } from "./guard.ts";
+import type { L1Entry } from "./l1-cache.ts";
 import { localKey, localSpace, localTag, NOT_REVOKED_SUB, userSub } from "./local-keys.ts";
 import { type AuthCacheOptions, resolveOptions } from "./options.ts";
 import {
@@ -158,6 +159,17 @@ const FENCE_LIFETIME_MS = 86_400_000;
 const SYNC_CONCURRENCY = 16;
 const never = (): boolean => false;
 const FLAT = -1;
+
+/** The resolved promise of an L1 entry's value, made on its first async hit and kept in the
+ *  entry's memo, so later async hits allocate nothing. */
+function resolved(entry: L1Entry<unknown>): Promise<unknown> {
+  let p = entry.memo as Promise<unknown> | undefined;
+  if (p === undefined) {
+    p = Promise.resolve(entry.value);
+    entry.memo = p;
+  }
+  return p;
+}
 
 function checkString(argument: string, v: unknown): void {
   if (typeof v !== "string") throw typeError(argument, "a string", v);
@@ -369,11 +381,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
   // ------------------------------------------------------------------ generic paths
 
   /** L1 (when trusted), counted. Returns undefined on an L1 miss. */
-  private fromL1(key: string): unknown {
+  private fromL1(key: string): L1Entry<unknown> | undefined {
     const e = this.e;
     const now = e.o.now();
     if (!e.trusted(now)) return undefined;
-    const v = e.l1.get(key, now);
+    const v = e.l1.getEntry(key, now);
     if (v !== undefined) {
       e.counters.hits++;
       e.counters.l1Hits++;
@@ -382,11 +394,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
   }
 
   /** {@link fromL1} for an entry stored under a pair (no key string built: the hit path). */
-  private fromL1Pair(space: number, group: string, sub: string): unknown {
+  private fromL1Pair(space: number, group: string, sub: string): L1Entry<unknown> | undefined {
     const e = this.e;
     const now = e.o.now();
     if (!e.trusted(now)) return undefined;
-    const v = e.l1.getPair(space, group, sub, now);
+    const v = e.l1.getPairEntry(space, group, sub, now);
     if (v !== undefined) {
       e.counters.hits++;
       e.counters.l1Hits++;
@@ -395,7 +407,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
   }
 
   /** {@link fromL1} for the entry of a plan. */
-  private fromL1Plan(plan: Plan): unknown {
+  private fromL1Plan(plan: Plan): L1Entry<unknown> | undefined {
     return plan.l1Space === FLAT
       ? this.fromL1(plan.l1Key)
       : this.fromL1Pair(plan.l1Space, plan.l1Group, plan.l1Sub);
@@ -411,8 +423,8 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
   }
 
   private get(plan: Plan, onRevoked?: unknown): Promise<unknown> {
-    const v = this.fromL1Plan(plan);
-    return v !== undefined ? Promise.resolve(v) : this.slowGet(plan, onRevoked);
+    const h = this.fromL1Plan(plan);
+    return h !== undefined ? resolved(h) : this.slowGet(plan, onRevoked);
   }
 
   private async set(plan: Plan, value: unknown): Promise<void> {
@@ -459,7 +471,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     onRevoked?: unknown,
   ): Promise<unknown> {
     const cached = this.fromL1Plan(plan);
-    if (cached !== undefined) return Promise.resolve(cached);
+    if (cached !== undefined) return resolved(cached);
     return this.load(plan, loader, copy, onRevoked);
   }
 
@@ -495,14 +507,14 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     }
     if (e.trusted(now)) {
       // With a jti: the pair (email, jti), no key string built. Without: a flat key.
-      const v =
+      const h =
         j === undefined
-          ? e.l1.get(localKey.ctx(email, undefined), now)
-          : e.l1.getPair(localSpace.CTX, email, j, now);
-      if (v !== undefined) {
+          ? e.l1.getEntry(localKey.ctx(email, undefined), now)
+          : e.l1.getPairEntry(localSpace.CTX, email, j, now);
+      if (h !== undefined) {
         e.counters.hits++;
         e.counters.l1Hits++;
-        return Promise.resolve(v as AuthContext<U>);
+        return resolved(h) as Promise<AuthContext<U>>;
       }
     }
     return this.slowGet(this.ctxPlan(email, j), REVOKED) as Promise<AuthContext<U> | undefined>;
@@ -519,15 +531,14 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return REVOKED;
     }
     if (!e.trusted(now)) return undefined;
-    const v =
+    const h =
       j === undefined
         ? e.l1.get(localKey.ctx(email, undefined), now)
         : e.l1.getPair(localSpace.CTX, email, j, now);
-    if (v !== undefined) {
-      e.counters.hits++;
-      e.counters.l1Hits++;
-    }
-    return v as AuthContext<U> | undefined;
+    if (h === undefined) return undefined;
+    e.counters.hits++;
+    e.counters.l1Hits++;
+    return h as AuthContext<U>;
   }
 
   async setAuthContext(
@@ -561,7 +572,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       j === undefined
         ? this.fromL1(localKey.ctx(email, undefined))
         : this.fromL1Pair(localSpace.CTX, email, j);
-    if (cached !== undefined) return cached as AuthContext<U>;
+    if (cached !== undefined) return cached.value as AuthContext<U>;
     const redact = this.redact;
     return (await this.load(
       this.ctxPlan(email, j),
@@ -588,8 +599,8 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return Promise.reject(err);
     }
     if (!this.enabled) return RESOLVED_UNDEFINED;
-    const v = this.fromL1Pair(localSpace.USER, email, userSub.user);
-    if (v !== undefined) return Promise.resolve(v as Readonly<U>);
+    const h = this.fromL1Pair(localSpace.USER, email, userSub.user);
+    if (h !== undefined) return resolved(h) as Promise<Readonly<U>>;
     return this.slowGet(this.userPlan(email), undefined) as Promise<Readonly<U> | undefined>;
   }
 
@@ -608,7 +619,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkLoader(loader);
     if (!this.enabled) return (await loader()) ?? undefined;
     const cached = this.fromL1Pair(localSpace.USER, email, userSub.user);
-    if (cached !== undefined) return cached as Readonly<U>;
+    if (cached !== undefined) return cached.value as Readonly<U>;
     const redact = this.redact;
     return (await this.load(this.userPlan(email), loader, (loaded) =>
       copyUser(loaded, redact, "loader result"),
@@ -625,8 +636,8 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return Promise.reject(err);
     }
     if (!this.enabled) return RESOLVED_UNDEFINED;
-    const v = this.fromL1Pair(localSpace.ROLE, email, teamId);
-    if (v !== undefined) return Promise.resolve(v as string | null);
+    const h = this.fromL1Pair(localSpace.ROLE, email, teamId);
+    if (h !== undefined) return resolved(h) as Promise<string | null>;
     return this.slowGet(this.rolePlan(email, teamId), undefined) as Promise<
       string | null | undefined
     >;
@@ -651,7 +662,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkLoader(loader);
     if (!this.enabled) return loader();
     const cached = this.fromL1Pair(localSpace.ROLE, email, teamId);
-    if (cached !== undefined) return cached as string | null;
+    if (cached !== undefined) return cached.value as string | null;
     return (await this.load(this.rolePlan(email, teamId), loader, (loaded) => {
       if (loaded !== null && typeof loaded !== "string") {
         throw typeError("loader result", "a string or null", loaded);
@@ -670,8 +681,8 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       return Promise.reject(err);
     }
     if (!this.enabled || !this.e.o.teamsListEnabled) return RESOLVED_UNDEFINED;
-    const v = this.fromL1Pair(localSpace.USER, email, userSub.teams(includePersonal));
-    if (v !== undefined) return Promise.resolve(v as readonly string[]);
+    const h = this.fromL1Pair(localSpace.USER, email, userSub.teams(includePersonal));
+    if (h !== undefined) return resolved(h) as Promise<readonly string[]>;
     return this.slowGet(this.teamsPlan(email, includePersonal), undefined) as Promise<
       readonly string[] | undefined
     >;
@@ -733,7 +744,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkString("email", email);
     const ids = canonicalTeamIds(teamIds, "teamIds");
     if (!this.enabled || ids.length === 0) return undefined;
-    const v = this.fromL1(localKey.mem(email, ids)) as boolean | undefined;
+    const v = this.fromL1(localKey.mem(email, ids))?.value as boolean | undefined;
     if (v === undefined) this.e.counters.misses++;
     return v;
   }
@@ -779,7 +790,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       e.counters.hits++;
       return true;
     }
-    if (this.fromL1Pair(localSpace.JTI, jti, NOT_REVOKED_SUB) === false) return false;
+    if (this.fromL1Pair(localSpace.JTI, jti, NOT_REVOKED_SUB)?.value === false) return false;
     const answer = await this.slowGet(this.nrPlan(jti), true);
     return answer === true || answer === false ? answer : undefined;
   }

@@ -190,13 +190,6 @@ export class Engine {
     return now + ttl;
   }
 
-  /** The plan's L1 value (flat key or pair), recording the access. */
-  getL1(plan: Plan, now: number): unknown {
-    return plan.l1Space < 0
-      ? this.l1.get(plan.l1Key, now)
-      : this.l1.getPair(plan.l1Space, plan.l1Group, plan.l1Sub, now);
-  }
-
   /** Fills the plan's L1 entry with its TTL (capped, see l1Expiry) and owner tags. */
   setL1(plan: Plan, value: unknown, now: number): void {
     const expiresAt = this.l1Expiry(now, plan.ttl);

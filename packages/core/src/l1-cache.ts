@@ -18,7 +18,17 @@ export const PAIR_SPACES = 8;
 /** `space` of a node stored under a flat key. */
 const FLAT = -1;
 
-interface Node<V> {
+/**
+ * An entry as {@link L1Cache.getEntry} returns it: the value, and `memo`, a slot the caller may
+ * fill with something derived from the value (a resolved promise of it, say). The cache clears
+ * `memo` whenever the value is replaced.
+ */
+export interface L1Entry<V> {
+  readonly value: V;
+  memo: unknown;
+}
+
+interface Node<V> extends L1Entry<V> {
   /** The flat key, or the second part of a pair. */
   readonly key: string;
   /** The first part of a pair ("" for a flat key). */
@@ -26,6 +36,7 @@ interface Node<V> {
   /** The pair space, or FLAT. */
   readonly space: number;
   value: V;
+  memo: unknown;
   expiresAt: number;
   readonly hash: number;
   segment: Segment;
@@ -140,11 +151,31 @@ export class L1Cache<V> {
       this.sketch.increment(this.sketch.hash(key));
       return undefined;
     }
+    return this.hit(node, now)?.value;
+  }
+
+  /** {@link get}, returning the live entry itself (see {@link L1Entry}). */
+  getEntry(key: string, now: number): L1Entry<V> | undefined {
+    const node = this.map.get(key);
+    if (node === undefined) {
+      this.sketch.increment(this.sketch.hash(key));
+      return undefined;
+    }
     return this.hit(node, now);
   }
 
   /** {@link get} for the pair (`group`, `sub`) of pair space `space`. */
   getPair(space: number, group: string, sub: string, now: number): V | undefined {
+    const node = this.spaces[space]?.get(group)?.get(sub);
+    if (node === undefined) {
+      this.sketch.increment(this.sketch.hashPair(space, group, sub));
+      return undefined;
+    }
+    return this.hit(node, now)?.value;
+  }
+
+  /** {@link getPair}, returning the live entry itself (see {@link L1Entry}). */
+  getPairEntry(space: number, group: string, sub: string, now: number): L1Entry<V> | undefined {
     const node = this.spaces[space]?.get(group)?.get(sub);
     if (node === undefined) {
       this.sketch.increment(this.sketch.hashPair(space, group, sub));
@@ -289,7 +320,7 @@ export class L1Cache<V> {
     return undefined;
   }
 
-  private hit(node: Node<V>, now: number): V | undefined {
+  private hit(node: Node<V>, now: number): Node<V> | undefined {
     if (node.expiresAt <= now) {
       this.expiredCount++;
       this.unlink(node);
@@ -297,7 +328,7 @@ export class L1Cache<V> {
     }
     this.sketch.increment(node.hash);
     this.touch(node);
-    return node.value;
+    return node;
   }
 
   private newNode(
@@ -313,6 +344,7 @@ export class L1Cache<V> {
       group,
       space,
       value,
+      memo: undefined,
       expiresAt,
       hash,
       segment: WINDOW,
@@ -336,6 +368,7 @@ export class L1Cache<V> {
     }
     if (existing === undefined) return;
     existing.value = value;
+    existing.memo = undefined;
     existing.expiresAt = expiresAt;
     this.setOwners(existing, owners);
     this.touch(existing);
