@@ -40,6 +40,8 @@ interface Node<V> extends L1Entry<V> {
   expiresAt: number;
   readonly hash: number;
   segment: Segment;
+  /** `protectedTick` when the node last went to the head of the protected segment. */
+  stamp: number;
   prev: Node<V> | undefined;
   next: Node<V> | undefined;
   owners: readonly string[] | undefined;
@@ -87,7 +89,8 @@ class Queue<V> {
  * The bounded in-process tier: W-TinyLFU. New entries enter a small LRU window (1 %); an entry
  * leaving the window is admitted to the main segmented LRU only if the frequency sketch says it
  * is more popular than the main tier's victim. A flood of one-hit keys therefore churns the
- * window and never displaces the hot set. Each entry has its own deadline: an expired entry is
+ * window and never displaces the hot set. The protected segment is LRU up to a quarter of its
+ * length: a hit on an entry that can be at most that far from its head does not move it. Each entry has its own deadline: an expired entry is
  * removed when touched, and `set` sweeps a few entries per call so expired ones cannot pile up.
  * Entries may carry owner tags (`deleteOwner` drops them all without scanning).
  *
@@ -110,6 +113,12 @@ export class L1Cache<V> {
   private readonly protectedQ = new Queue<V>();
   private readonly windowMax: number;
   private readonly protectedMax: number;
+  /** A protected hit within this many head insertions of the last one leaves the node where
+   *  it is: it is at most that far from the head, and the pointer writes of a move cost more
+   *  on the hot path than the recency they would record. */
+  private readonly protectedSkip: number;
+  /** Counts insertions at the head of the protected segment. */
+  private protectedTick = 0;
   private readonly sketch: FrequencySketch;
   private readonly ownerIndex = new Map<string, Set<Node<V>>>();
   private sweepCursor: Iterator<Node<V>, undefined> | undefined;
@@ -126,6 +135,7 @@ export class L1Cache<V> {
     this.maxEntries = max;
     this.windowMax = Math.max(1, Math.floor(max * 0.01));
     this.protectedMax = Math.floor((max - this.windowMax) * 0.8);
+    this.protectedSkip = this.protectedMax >>> 2;
     this.sketch = new FrequencySketch(max);
   }
 
@@ -348,6 +358,7 @@ export class L1Cache<V> {
       expiresAt,
       hash,
       segment: WINDOW,
+      stamp: 0,
       prev: undefined,
       next: undefined,
       owners: undefined,
@@ -392,6 +403,7 @@ export class L1Cache<V> {
       case PROBATION:
         this.probation.remove(node);
         node.segment = PROTECTED;
+        node.stamp = ++this.protectedTick;
         this.protectedQ.pushHead(node);
         if (this.protectedQ.length > this.protectedMax) {
           const demoted = this.protectedQ.tail;
@@ -403,6 +415,8 @@ export class L1Cache<V> {
         }
         return;
       default:
+        if (this.protectedTick - node.stamp < this.protectedSkip) return;
+        node.stamp = ++this.protectedTick;
         this.protectedQ.moveToHead(node);
     }
   }
