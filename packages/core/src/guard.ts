@@ -82,7 +82,8 @@ export class Guard {
         this.onFailure(operation, cause);
         reject(o.wrap(operation, cause));
       }, o.timeoutMs);
-      (timer as { unref?: () => void }).unref?.();
+      // Not unref'd: a call that never settles must still settle at its deadline, even when
+      // nothing else keeps the event loop alive (Node and Deno would otherwise drop the promise).
       p.then(
         (value) => {
           if (settled) return;
