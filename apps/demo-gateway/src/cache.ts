@@ -135,12 +135,15 @@ export async function buildCache(
     ttl: config.ttlMs,
     maxStaleMs: config.maxStaleMs,
     l1: { maxEntries: config.l1MaxEntries },
+    enabled: config.enabled,
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
   });
-  const description = store
-    ? `${store.name} L2${bus ? ` + ${bus.name} bus` : ""}`
-    : "L1 only (no L2, no bus)";
+  const description = !config.enabled
+    ? "disabled (AUTH_CACHE_ENABLED=false: every request reads the database)"
+    : store
+      ? `${store.name} L2${bus ? ` + ${bus.name} bus` : ""}`
+      : "L1 only (no L2, no bus)";
   return {
     cache,
     description,

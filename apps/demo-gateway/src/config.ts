@@ -34,6 +34,8 @@ export interface GatewayConfig {
     readonly ttlMs: CacheTtls;
     readonly maxStaleMs: number;
     readonly l1MaxEntries: number;
+    /** false: every lookup goes to the database (for comparisons; AUTH_CACHE_ENABLED). */
+    readonly enabled: boolean;
     readonly busConfirmIntervalMs: number;
   };
   readonly revocationPollMs: number;
@@ -96,6 +98,16 @@ export function loadConfig(env: Env): GatewayConfig {
       problems.push(`${name}=${JSON.stringify(raw)} is not a ${schemes.join(" or ")} URL`);
     }
     return raw;
+  };
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const v = raw.trim().toLowerCase();
+    if (v === "true" || v === "1") return true;
+    if (v === "false" || v === "0") return false;
+    problems.push(`${name}=${JSON.stringify(raw)} is not a boolean (expected true, false, 1 or 0)`);
+    return fallback;
   };
 
   const port = int("PORT", 8787, 0, 65535);
@@ -169,6 +181,7 @@ export function loadConfig(env: Env): GatewayConfig {
       },
       maxStaleMs,
       l1MaxEntries: int("AUTH_CACHE_L1_MAX_ENTRIES", 10_000, 1),
+      enabled: bool("AUTH_CACHE_ENABLED", true),
       busConfirmIntervalMs,
     },
     revocationPollMs: int("REVOCATION_POLL_MS", 500, 10),

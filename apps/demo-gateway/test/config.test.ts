@@ -23,6 +23,16 @@ describe("loadConfig", () => {
     expect(config.warnings.join("\n")).toContain("JWT_SECRET is not set");
   });
 
+  test("AUTH_CACHE_ENABLED: on by default, false/0 turn it off, anything else is named", () => {
+    expect(loadConfig({}).cache.enabled).toBe(true);
+    expect(loadConfig({ AUTH_CACHE_ENABLED: "false" }).cache.enabled).toBe(false);
+    expect(loadConfig({ AUTH_CACHE_ENABLED: "0" }).cache.enabled).toBe(false);
+    expect(loadConfig({ AUTH_CACHE_ENABLED: "TRUE" }).cache.enabled).toBe(true);
+    expect(problems({ AUTH_CACHE_ENABLED: "maybe" })).toEqual([
+      'AUTH_CACHE_ENABLED="maybe" is not a boolean (expected true, false, 1 or 0)',
+    ]);
+  });
+
   test("a real secret gives no warning", () => {
     const config = loadConfig({ JWT_SECRET: "x".repeat(32) });
     expect(config.warnings).toEqual([]);

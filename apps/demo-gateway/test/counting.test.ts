@@ -64,6 +64,23 @@ const ROUTES = [
   { path: "/mcp", body: { jsonrpc: "2.0", id: 1, method: "tools/list" } },
 ] as const;
 
+describe("AUTH_CACHE_ENABLED=false", () => {
+  test("every request pays the database again: the baseline the cache is measured against", async () => {
+    const gw = await testGateway({ env: { AUTH_CACHE_ENABLED: "false" } });
+    opened.push(gw);
+    const token = await tokenFor(gw, ALICE);
+    for (let i = 0; i < 3; i++) {
+      const s0 = snapshot(gw);
+      expect((await call(gw, "/auth/me", { token })).status).toBe(200);
+      expect(delta(s0, snapshot(gw))).toEqual({
+        roundTrips: 2,
+        kinds: { auth_context: 1, user_teams: 1 },
+        l2: 0,
+      });
+    }
+  });
+});
+
 describe("L1 only (the embedded default)", () => {
   test("cold: 1 round trip for the auth context, 1 for the teams; warm: 0", async () => {
     const gw = await testGateway();
