@@ -1,5 +1,6 @@
 import type { InvalidationBus, Store } from "@authcache/core";
 import type { BusTestName } from "./bus/index.ts";
+import type { FleetTestName } from "./fleet/tests.ts";
 import type { StoreTestName } from "./store/index.ts";
 
 /**
@@ -21,7 +22,7 @@ export interface SuiteRunner {
   afterAll?(fn: () => Promise<void>): void;
 }
 
-/** Options shared by both suites. */
+/** Options shared by every suite. */
 interface SuiteBase extends SuiteRunner {
   /** Prefixes every test name, e.g. "redis standalone". */
   readonly name: string;
@@ -86,4 +87,54 @@ export interface BusSuiteOptions extends SuiteBase {
      *  confirmations scale with it. */
     readonly confirmIntervalMs?: number;
   };
+}
+
+/** The fleet's server: `startServer` of `@authcache/test-servers` returns one. */
+export interface FleetServer {
+  readonly host: string;
+  readonly port: number;
+  /** Kills the server abruptly (every instance loses its store and bus connections). */
+  kill(): Promise<void>;
+  /** Starts the killed server again on the same address. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One instance of the fleet, as the adapter builds it (in this process or in the worker).
+ *  Plain data: the suite hands it to the worker as JSON. */
+export interface FleetInstance {
+  /** "A", "B" or "C". */
+  readonly label: string;
+  /** A name unique to this run for the shared invalidation log (a stream key, a table). */
+  readonly log: string;
+  /** The AuthCache key prefix every instance uses. */
+  readonly prefix: string;
+  /** The AuthCaches' `maxStaleMs`. */
+  readonly maxStaleMs: number;
+  /** Where the store connects: the server. */
+  readonly server: { readonly host: string; readonly port: number };
+  /** Where the bus connects: the server, except for B, whose bus goes through the suite's
+   *  proxy so that the suite can cut it while B's store stays connected. */
+  readonly busAddress: { readonly host: string; readonly port: number };
+}
+
+/** Builds an instance's store and bus, each on its own connections. The caller closes them. */
+export type CreateFleetInstance = (
+  instance: FleetInstance,
+) => Promise<{ store: Store; bus: InvalidationBus }> | { store: Store; bus: InvalidationBus };
+
+/** Options of `runFleetSuite`: three AuthCaches on one server, one of them in its own process. */
+export interface FleetSuiteOptions extends SuiteBase {
+  /** Starts the fleet's server (once, in setup; the suite stops it in cleanup). A missing
+   *  server binary must throw. */
+  startServer(): Promise<FleetServer>;
+  /** Builds instances A and B (in this process). */
+  createInstance: CreateFleetInstance;
+  /** The argv (executable first) of the worker process, instance C: a script that calls
+   *  `serveFleetWorker(createInstance)`. The suite appends one argument, the instance as JSON. */
+  readonly workerCommand: readonly string[];
+  /** The instances' `maxStaleMs` (default 600). Tests sleep this long before asserting. */
+  readonly maxStaleMs?: number;
+  /** Named opt-outs, as for the other suites. */
+  readonly skip?: Partial<Record<FleetTestName, string>>;
 }

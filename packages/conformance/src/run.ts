@@ -38,7 +38,7 @@ function checkSkips(suite: string, skip: Record<string, string | undefined>, kno
 }
 
 /** Closes every resource a test opened, in reverse order, keeping the first error. */
-async function closeAll(items: { close(): Promise<void> }[]): Promise<unknown> {
+export async function closeAll(items: { close(): Promise<void> }[]): Promise<unknown> {
   let first: unknown;
   for (const item of items.reverse()) {
     try {
@@ -67,48 +67,69 @@ async function runAndClose(
   if (closeErr !== undefined) throw closeErr;
 }
 
+/** What `registerSuite` needs of a suite's options. */
+type Registrable = SuiteRunner & {
+  readonly name: string;
+  setup?(): Promise<void>;
+  cleanup?(): Promise<void>;
+  readonly timeoutMs?: number;
+  readonly skip?: Partial<Record<string, string>>;
+};
+
 /**
- * Registers the Store conformance suite with the given runner: one test per behaviour, named
- * "<options.name> store <topic>: <behaviour>". Call it at the top level of a test file.
+ * Registers one test per entry of `tests`, named "<options.name> <kind> <test name>": checks the
+ * opt-outs, reports the skipped ones through `skipTest`, runs `body` after setup, and wires
+ * cleanup. `body` gets the suite's label for error messages.
  */
-export function runStoreSuite(options: StoreSuiteOptions): void {
+export function registerSuite<T extends { readonly name: string; readonly timeoutMs?: number }>(
+  options: Registrable,
+  kind: string,
+  tests: readonly T[],
+  body: (t: T, suite: string) => Promise<void>,
+): void {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const skip: Record<string, string | undefined> = options.skip ?? {};
   const suite = `@authcache/conformance (${options.name})`;
-  checkSkips(suite, skip, new Set(storeSuite.map((t) => t.name)));
-  const resolutionMs = Math.max(1, options.timing?.resolutionMs ?? 1);
+  checkSkips(suite, skip, new Set(tests.map((t) => t.name)));
   const { ready, finish } = lifecycle(options, timeoutMs);
-
-  for (const t of storeSuite as readonly StoreTest[]) {
-    const title = `${options.name} store ${t.name}`;
+  for (const t of tests) {
+    const title = `${options.name} ${kind} ${t.name}`;
     const reason = skip[t.name];
     if (reason !== undefined) {
       options.skipTest?.(title, reason);
       continue;
     }
-    options.test(
-      title,
-      async () => {
-        await ready();
-        const opened: Store[] = [];
-        await runAndClose(
-          () =>
-            t.run({
-              createStore: async () => {
-                const store = await options.createStore();
-                opened.push(store);
-                return store;
-              },
-              keys: testKeys(),
-              resolutionMs,
-            }),
-          () => opened,
-        );
-      },
-      timeoutMs,
-    );
+    const run = async () => {
+      await ready();
+      await body(t, suite);
+    };
+    options.test(title, run, t.timeoutMs ?? timeoutMs);
   }
   finish();
+}
+
+/**
+ * Registers the Store conformance suite with the given runner: one test per behaviour, named
+ * "<options.name> store <topic>: <behaviour>". Call it at the top level of a test file.
+ */
+export function runStoreSuite(options: StoreSuiteOptions): void {
+  const resolutionMs = Math.max(1, options.timing?.resolutionMs ?? 1);
+  registerSuite(options, "store", storeSuite as readonly StoreTest[], async (t) => {
+    const opened: Store[] = [];
+    await runAndClose(
+      () =>
+        t.run({
+          createStore: async () => {
+            const store = await options.createStore();
+            opened.push(store);
+            return store;
+          },
+          keys: testKeys(),
+          resolutionMs,
+        }),
+      () => opened,
+    );
+  });
 }
 
 /**
@@ -117,53 +138,33 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
  * hook, unless `skip` names it with a reason.
  */
 export function runBusSuite(options: BusSuiteOptions): void {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const skip: Record<string, string | undefined> = options.skip ?? {};
-  const suite = `@authcache/conformance (${options.name})`;
-  checkSkips(suite, skip, new Set(busSuite.map((t) => t.name)));
   const confirmIntervalMs = options.timing?.confirmIntervalMs ?? 250;
-  const { ready, finish } = lifecycle(options, timeoutMs);
   let seq = 0;
-
-  for (const t of busSuite as readonly BusTest[]) {
-    const title = `${options.name} bus ${t.name}`;
-    const reason = skip[t.name];
-    if (reason !== undefined) {
-      options.skipTest?.(title, reason);
-      continue;
-    }
-    options.test(
-      title,
-      async () => {
-        await ready();
-        const log = await options.createLog();
-        const opened: InvalidationBus[] = [];
-        seq += 1;
-        const ctx: BusTestContext = {
-          log,
-          createBus: async () => {
-            const bus = await log.createBus();
-            opened.push(bus);
-            return bus;
-          },
-          confirmIntervalMs,
-          tag: `b${seq}-${Math.random().toString(36).slice(2, 8)}`,
-        };
-        const logCloser = { close: async () => log.close?.() };
-        await runAndClose(
-          async () => {
-            const missing = (t.needs ?? []).filter((hook) => typeof log[hook] !== "function");
-            if (missing.length > 0)
-              throw new Error(
-                `${suite}: "${t.name}" needs ${missing.map((h) => `TestLog.${h}()`).join(", ")}; provide it or list the test in skip with a reason`,
-              );
-            await t.run(ctx);
-          },
-          () => [logCloser, ...opened],
-        );
+  registerSuite(options, "bus", busSuite as readonly BusTest[], async (t, suite) => {
+    const log = await options.createLog();
+    const opened: InvalidationBus[] = [];
+    seq += 1;
+    const ctx: BusTestContext = {
+      log,
+      createBus: async () => {
+        const bus = await log.createBus();
+        opened.push(bus);
+        return bus;
       },
-      timeoutMs,
+      confirmIntervalMs,
+      tag: `b${seq}-${Math.random().toString(36).slice(2, 8)}`,
+    };
+    const logCloser = { close: async () => log.close?.() };
+    await runAndClose(
+      async () => {
+        const missing = (t.needs ?? []).filter((hook) => typeof log[hook] !== "function");
+        if (missing.length > 0)
+          throw new Error(
+            `${suite}: "${t.name}" needs ${missing.map((h) => `TestLog.${h}()`).join(", ")}; provide it or list the test in skip with a reason`,
+          );
+        await t.run(ctx);
+      },
+      () => [logCloser, ...opened],
     );
-  }
-  finish();
+  });
 }

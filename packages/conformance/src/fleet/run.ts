@@ -1,0 +1,71 @@
+import type { FleetInstance, FleetServer, FleetSuiteOptions } from "../options.ts";
+import { closeAll, registerSuite } from "../run.ts";
+import { openInstance } from "./instance.ts";
+import { localPeer, type Peer, processPeer } from "./peers.ts";
+import { type CutProxy, startCutProxy } from "./proxy.ts";
+import { busIs, type FleetTest, fleetSuite, until } from "./tests.ts";
+
+/**
+ * Registers the fleet suite: three AuthCaches sharing one server — A and B in this process,
+ * C in a worker process driven over stdin/stdout — whose tests check that invalidations reach
+ * every instance within maxStaleMs, that an instance with its bus cut serves nothing sensitive
+ * from L1, and that everything recovers by itself after the server is killed and restarted.
+ * Tests are named "<options.name> fleet <behaviour>" and share the one fleet, in order.
+ */
+export function runFleetSuite(options: FleetSuiteOptions): void {
+  const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const maxStaleMs = options.maxStaleMs ?? 600;
+  let server: FleetServer | undefined;
+  let proxy: CutProxy | undefined;
+  const peers: Peer[] = [];
+
+  const setup = async () => {
+    await options.setup?.();
+    server = await options.startServer();
+    // B's bus goes through the proxy, so a test can cut it while B's store stays connected.
+    proxy = await startCutProxy(server);
+    const address = { host: server.host, port: server.port };
+    const instance = (label: string, busAddress = address): FleetInstance => ({
+      label,
+      log: `fleet:${stamp}`,
+      prefix: `fleet${stamp}:`,
+      maxStaleMs,
+      server: address,
+      busAddress,
+    });
+    peers.push(localPeer("A", await openInstance(instance("A"), options.createInstance)));
+    const viaProxy = { host: proxy.host, port: proxy.port };
+    peers.push(localPeer("B", await openInstance(instance("B", viaProxy), options.createInstance)));
+    const worker = [...options.workerCommand, JSON.stringify(instance("C"))];
+    peers.push(await processPeer("C (own process)", worker));
+    for (const p of peers) await until(`${p.label} follows the bus`, busIs(p, "up"));
+  };
+  const cleanup = async () => {
+    const failure = await closeAll([...peers].reverse());
+    await proxy?.close();
+    await server?.stop();
+    await options.cleanup?.();
+    if (failure !== undefined) throw failure;
+  };
+
+  registerSuite(
+    { ...options, setup, cleanup },
+    "fleet",
+    fleetSuite as readonly FleetTest[],
+    (t) => {
+      const [A, B, C] = peers as [Peer, Peer, Peer];
+      const live = server as FleetServer;
+      const cut = proxy as CutProxy;
+      return t.run({
+        A,
+        B,
+        C,
+        maxStaleMs,
+        cutBus: async () => cut.cut(),
+        restoreBus: async () => cut.restore(),
+        killServer: () => live.kill(),
+        restartServer: () => live.restart(),
+      });
+    },
+  );
+}
