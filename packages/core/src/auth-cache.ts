@@ -2,6 +2,7 @@ import type { BusState, Store } from "./contracts.ts";
 import { Engine, INVALID, type Plan, type StoreStep } from "./engine.ts";
 import type { Envelope } from "./envelope.ts";
 import type { BreakerState } from "./guard.ts";
+import type { UserOwnerKind } from "./key-codec.ts";
 import type { L1Entry } from "./l1-cache.ts";
 import { localKey, localSpace, localTag, NOT_REVOKED_SUB, userSub } from "./local-keys.ts";
 import { type AuthCacheOptions, resolveOptions } from "./options.ts";
@@ -488,6 +489,22 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     return (s: Store) => s.incr(key, this.e.o.now() + FENCE_LIFETIME_MS);
   }
 
+  /** The L2 phases of a per-user invalidation: bump the user's fence first (so a fill that
+   *  raced it is refused), then drop the given owner indexes and keys together. */
+  private userPhases(
+    email: string,
+    owners: readonly UserOwnerKind[],
+    keys: readonly string[],
+  ): StoreStep[][] {
+    const c = this.e.codec;
+    const drops: StoreStep[] = owners.map((kind) => {
+      const owner = c.userOwner(email, kind);
+      return (s: Store) => s.deleteOwner(owner);
+    });
+    if (keys.length > 0) drops.push((s: Store) => s.deleteMany([...keys]));
+    return [[this.fenceBump(email)], drops];
+  }
+
   // ------------------------------------------------------------------ contexts
 
   getAuthContext(email: string, jti?: string | null): Promise<AuthContext<U> | undefined> {
@@ -890,22 +907,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     if (!this.enabled) return;
     const c = this.e.codec;
     const keys = [c.user(email), c.teams(email, true), c.teams(email, false)];
-    const owners = [
-      c.userOwner(email, "ctx"),
-      c.userOwner(email, "role"),
-      c.userOwner(email, "mem"),
-    ];
-    await this.invalidate("invalidateUser", { type: "user", email }, [
-      [this.fenceBump(email)],
-      [
-        ...owners.map(
-          (o): StoreStep =>
-            (s) =>
-              s.deleteOwner(o),
-        ),
-        (s) => s.deleteMany(keys),
-      ],
-    ]);
+    await this.invalidate(
+      "invalidateUser",
+      { type: "user", email },
+      this.userPhases(email, ["ctx", "role", "mem"], keys),
+    );
   }
 
   async invalidateTeam(email: string): Promise<void> {
@@ -913,22 +919,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     if (!this.enabled) return;
     const c = this.e.codec;
     const keys = [c.teams(email, true), c.teams(email, false)];
-    const owners = [
-      c.userOwner(email, "ctx"),
-      c.userOwner(email, "role"),
-      c.userOwner(email, "mem"),
-    ];
-    await this.invalidate("invalidateTeam", { type: "team", email }, [
-      [this.fenceBump(email)],
-      [
-        ...owners.map(
-          (o): StoreStep =>
-            (s) =>
-              s.deleteOwner(o),
-        ),
-        (s) => s.deleteMany(keys),
-      ],
-    ]);
+    await this.invalidate(
+      "invalidateTeam",
+      { type: "team", email },
+      this.userPhases(email, ["ctx", "role", "mem"], keys),
+    );
   }
 
   async invalidateUserRole(email: string, teamId: string): Promise<void> {
@@ -936,10 +931,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkString("teamId", teamId);
     if (!this.enabled) return;
     const key = this.e.codec.role(email, teamId);
-    await this.invalidate("invalidateUserRole", { type: "role", email, teamId }, [
-      [this.fenceBump(email)],
-      [(s) => s.deleteMany([key])],
-    ]);
+    await this.invalidate(
+      "invalidateUserRole",
+      { type: "role", email, teamId },
+      this.userPhases(email, [], [key]),
+    );
   }
 
   async invalidateTeamRoles(teamId: string): Promise<void> {
@@ -959,20 +955,21 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     if (!this.enabled) return;
     const c = this.e.codec;
     const keys = [c.teams(email, true), c.teams(email, false)];
-    await this.invalidate("invalidateUserTeams", { type: "teams", email }, [
-      [this.fenceBump(email)],
-      [(s) => s.deleteMany(keys)],
-    ]);
+    await this.invalidate(
+      "invalidateUserTeams",
+      { type: "teams", email },
+      this.userPhases(email, [], keys),
+    );
   }
 
   async invalidateTeamMembership(email: string): Promise<void> {
     checkString("email", email);
     if (!this.enabled) return;
-    const owner = this.e.codec.userOwner(email, "mem");
-    await this.invalidate("invalidateTeamMembership", { type: "membership", email }, [
-      [this.fenceBump(email)],
-      [(s) => s.deleteOwner(owner)],
-    ]);
+    await this.invalidate(
+      "invalidateTeamMembership",
+      { type: "membership", email },
+      this.userPhases(email, ["mem"], []),
+    );
   }
 
   invalidateAll(): Promise<void> {
