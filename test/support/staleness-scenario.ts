@@ -4,11 +4,12 @@
  * instance, and a fault schedule. Every read and every invalidation goes into the ground
  * truth; the caller checks the report.
  */
+import { afterAll, beforeAll, expect } from "bun:test";
 import type { InvalidationBus } from "@authcache/core";
-import type { TestServer } from "@authcache/test-servers";
+import { startServer, type TestServer } from "@authcache/test-servers";
 import { AuthDb, ctxObserved, type LoadSpec, prng, userObserved } from "./auth-model.ts";
 import { createRedisCache, type RedisCacheConfig } from "./cache-factory.ts";
-import type { ChaosProxy } from "./chaos-proxy.ts";
+import { type ChaosProxy, startChaosProxy } from "./chaos-proxy.ts";
 import { type Instance, localInstance, sleep, workerInstance } from "./fleet.ts";
 import { checkStaleness, GroundTruth, type StalenessReport } from "./ground-truth.ts";
 import { spawnWorker } from "./worker-client.ts";
@@ -265,4 +266,55 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     `l1Hits ${sum("l1Hits")}, l2Hits ${sum("l2Hits")}, l2Errors ${sum("l2Errors")}, busResets ${sum("busResets")}, ` +
     `staleFillsRejected ${sum("staleFillsRejected")}, db loads ${db.loads.ctx + db.loads.role + db.loads.user}; seed ${o.seed}]`;
   return { report, counts, faultsInjected, readErrors: errors, sum, summary };
+}
+
+/** A pause in the fault schedule: no fault for `holdMs`. */
+export const calm = (holdMs: number): Fault => ({ label: "calm", run: () => {}, holdMs });
+
+/** One chaos test file's fixtures: a real server of `kind` behind a chaos proxy, started before
+ *  the file's tests and stopped (with every instance left in `fleet`) after them. */
+export function chaosFixture(kind: "redis" | "valkey"): {
+  readonly server: TestServer;
+  readonly proxy: ChaosProxy;
+  readonly fleet: Instance[];
+} {
+  let server: TestServer | undefined;
+  let proxy: ChaosProxy | undefined;
+  const fleet: Instance[] = [];
+  beforeAll(async () => {
+    server = await startServer(kind);
+    proxy = await startChaosProxy(server);
+  });
+  afterAll(async () => {
+    for (const inst of fleet) await inst.close().catch(() => {});
+    await proxy?.close();
+    await server?.stop();
+  }, 30_000);
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`chaos fixture: ${what} not started (beforeAll failed)`);
+    return v;
+  };
+  return {
+    get server() {
+      return ready(server, "server");
+    },
+    get proxy() {
+      return ready(proxy, "proxy");
+    },
+    fleet,
+  };
+}
+
+/** Prints the run's summary (and the first offenders), then asserts what every chaos run must
+ *  show: no stale read, no foreign read, no read error, every invalidation resolved. */
+export function expectNoStaleReads(result: ScenarioResult, label: string): void {
+  const { report } = result;
+  console.log(`${label}: ${result.summary}`);
+  if (report.stale.length > 0) console.log("first stale reads:", report.stale.slice(0, 5));
+  if (report.foreign.length > 0) console.log("first foreign reads:", report.foreign.slice(0, 5));
+  if (result.readErrors.length > 0) console.log("read errors:", result.readErrors);
+  expect(report.stale).toEqual([]);
+  expect(report.foreign).toEqual([]);
+  expect(result.counts.readErrors).toBe(0);
+  expect(report.unresolvedInvalidations).toBe(0);
 }
