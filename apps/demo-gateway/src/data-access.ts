@@ -114,6 +114,14 @@ const KINDS: readonly QueryKind[] = [
   "write_revocation",
 ];
 
+/** The row of `email`'s active membership in `teamId` (at most one). */
+const activeMembership = (teamId: string, email: string) =>
+  and(
+    eq(teamMembers.teamId, teamId),
+    eq(teamMembers.userEmail, email),
+    eq(teamMembers.isActive, true),
+  );
+
 const userColumns = {
   email: users.email,
   fullName: users.fullName,
@@ -175,13 +183,7 @@ export function createDataAccess(database: Pick<Database, "db">): DataAccess {
       const rows = await db
         .select({ role: teamMembers.role })
         .from(teamMembers)
-        .where(
-          and(
-            eq(teamMembers.teamId, teamId),
-            eq(teamMembers.userEmail, email),
-            eq(teamMembers.isActive, true),
-          ),
-        )
+        .where(activeMembership(teamId, email))
         .limit(1);
       return rows[0]?.role ?? null;
     },
@@ -257,13 +259,7 @@ export function createDataAccess(database: Pick<Database, "db">): DataAccess {
       const rows = await db
         .update(teamMembers)
         .set({ isActive: false })
-        .where(
-          and(
-            eq(teamMembers.teamId, teamId),
-            eq(teamMembers.userEmail, email),
-            eq(teamMembers.isActive, true),
-          ),
-        )
+        .where(activeMembership(teamId, email))
         .returning({ teamId: teamMembers.teamId });
       return rows.length > 0;
     },
@@ -273,13 +269,7 @@ export function createDataAccess(database: Pick<Database, "db">): DataAccess {
       const rows = await db
         .update(teamMembers)
         .set({ role })
-        .where(
-          and(
-            eq(teamMembers.teamId, teamId),
-            eq(teamMembers.userEmail, email),
-            eq(teamMembers.isActive, true),
-          ),
-        )
+        .where(activeMembership(teamId, email))
         .returning({ teamId: teamMembers.teamId });
       return rows.length > 0;
     },
