@@ -17,31 +17,32 @@ local function index(idx, member, exp, now)
 end
 `;
 
-/** KEYS[1] = entry, KEYS[2..] = owner indexes in its slot; ARGV = value, expiresAt, now. */
-const SET = `${INDEX_FN}
-local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
-if exp <= now then
-  redis.call('DEL', KEYS[1])
+/** Writes KEYS[1] = ARGV[1] until ARGV[2] (or deletes it when that deadline is not after
+ *  ARGV[3] = now) and records it in the owner indexes KEYS[firstOwner..]. */
+const WRITE_FN = `
+local function write(firstOwner)
+  local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+  if exp <= now then
+    redis.call('DEL', KEYS[1])
+    return 1
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+  for i = firstOwner, #KEYS do index(KEYS[i], KEYS[1], exp, now) end
   return 1
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-for i = 2, #KEYS do index(KEYS[i], KEYS[1], exp, now) end
-return 1
+`;
+
+/** KEYS[1] = entry, KEYS[2..] = owner indexes in its slot; ARGV = value, expiresAt, now. */
+const SET = `${INDEX_FN}${WRITE_FN}
+return write(2)
 `;
 
 /** KEYS[1] = entry, KEYS[2] = fence counter, KEYS[3..] = owner indexes in its slot;
  *  ARGV = value, expiresAt, now, expected fence value. Returns 0 (nothing written) when the
  *  fence moved. */
-const SET_IF_FENCE = `${INDEX_FN}
+const SET_IF_FENCE = `${INDEX_FN}${WRITE_FN}
 if (tonumber(redis.call('GET', KEYS[2])) or 0) ~= tonumber(ARGV[4]) then return 0 end
-local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
-if exp <= now then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-for i = 3, #KEYS do index(KEYS[i], KEYS[1], exp, now) end
-return 1
+return write(3)
 `;
 
 /** KEYS[1] = an owner index in another slot than the entry; ARGV = entry key, expiresAt, now. */
