@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createMemoryBus, createMemoryStore } from "@authcache/adapter-memory";
 import { type AuthCache, createAuthCache, type Store, silentLogger } from "@authcache/core";
-import { eventually, fleet, recording, settle } from "./support.ts";
+import { eventually, fleet, fleetOnManualClock, recording, settle } from "./support.ts";
 
 describe("several instances sharing a store and a bus", () => {
   test("three caches apply each other's invalidations to their L1", async () => {
@@ -23,16 +23,10 @@ describe("several instances sharing a store and a bus", () => {
   });
 
   test("a deaf instance stops serving L1 within maxStaleMs, then replays what it missed in order", async () => {
-    const clock = { t: 1_800_000_000_000 };
-    const now = () => clock.t;
-    const store = createMemoryStore({ now });
-    const bus = createMemoryBus({ confirmIntervalMs: 10, now });
-    const viewC = bus.connect();
-    const rec = recording(viewC);
-    const opts = { store, logger: silentLogger, now, maxStaleMs: 1_000 };
-    const a = createAuthCache({ ...opts, bus: bus.connect() });
-    const b = createAuthCache({ ...opts, bus: bus.connect() });
-    const c = createAuthCache({ ...opts, bus: rec.bus });
+    const { clock, bus, viewC, rec, peer, deafenable } = fleetOnManualClock();
+    const a = peer();
+    const b = peer();
+    const c = deafenable();
     expect(await eventually(() => [a, b, c].every((x) => x.stats().l1Trusted))).toBe(true);
 
     c.setTeamMembershipValidSync("u@x", ["t"], true);
@@ -72,15 +66,9 @@ describe("several instances sharing a store and a bus", () => {
   });
 
   test("an instance that missed trimmed entries flushes its L1 after the reset, keeping revocations", async () => {
-    const clock = { t: 1_800_000_000_000 };
-    const now = () => clock.t;
-    const store = createMemoryStore({ now });
-    const bus = createMemoryBus({ confirmIntervalMs: 10, now });
-    const viewC = bus.connect();
-    const rec = recording(viewC);
-    const opts = { store, logger: silentLogger, now, maxStaleMs: 1_000 };
-    const a = createAuthCache({ ...opts, bus: bus.connect() });
-    const c = createAuthCache({ ...opts, bus: rec.bus });
+    const { bus, viewC, rec, peer, deafenable } = fleetOnManualClock();
+    const a = peer();
+    const c = deafenable();
     expect(await eventually(() => a.stats().l1Trusted && c.stats().l1Trusted)).toBe(true);
     await a.invalidateRevocation("j-old");
     await settle();

@@ -142,3 +142,31 @@ export function recording(view: MemoryBus): {
   };
   return out;
 }
+
+/** Caches on one memory store and bus, all on a clock the test moves by hand (maxStaleMs
+ *  1 000). `peer()` makes a cache that always hears the bus; `deafenable()` makes the one cache
+ *  whose view (`viewC`) the test can deafen, with every delivery recorded in `rec`. */
+export function fleetOnManualClock(): {
+  clock: { t: number };
+  bus: MemoryBus;
+  viewC: MemoryBus;
+  rec: ReturnType<typeof recording>;
+  peer(): AuthCache;
+  deafenable(): AuthCache;
+} {
+  const clock = { t: 1_800_000_000_000 };
+  const now = () => clock.t;
+  const store = createMemoryStore({ now });
+  const bus = createMemoryBus({ confirmIntervalMs: 10, now });
+  const viewC = bus.connect();
+  const rec = recording(viewC);
+  const opts = { store, logger: silentLogger, now, maxStaleMs: 1_000 };
+  return {
+    clock,
+    bus,
+    viewC,
+    rec,
+    peer: () => createAuthCache({ ...opts, bus: bus.connect() }),
+    deafenable: () => createAuthCache({ ...opts, bus: rec.bus }),
+  };
+}
