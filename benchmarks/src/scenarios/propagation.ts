@@ -41,6 +41,29 @@ class Waiters {
       f(performance.now());
     }
   }
+
+  /** Sends `m<i>` for i from -warmup to n-1, one in flight, each after `pause` (if any), and
+   *  times send -> signal; warm-up sends are not counted. */
+  async timeSends(
+    n: number,
+    warmup: number,
+    send: (tag: string) => Promise<unknown>,
+    pause?: () => Promise<void>,
+  ): Promise<Sample> {
+    const lat: number[] = [];
+    let lost = 0;
+    for (let i = -warmup; i < n; i++) {
+      if (pause) await pause();
+      const got = this.wait(`m${i}`);
+      const t0 = performance.now();
+      await send(`m${i}`);
+      const at = await got;
+      if (i < 0) continue;
+      if (at === undefined) lost++;
+      else lat.push((at - t0) * 1000);
+    }
+    return { latUs: lat, lost };
+  }
 }
 
 interface Sample {
@@ -272,22 +295,14 @@ async function rawStream(s: { host: string; port: number }, n: number): Promise<
         }
     }
   })();
-  const lat: number[] = [];
-  let lost = 0;
-  for (let i = -10; i < n; i++) {
-    const got = waiters.wait(`m${i}`);
-    const t0 = performance.now();
-    await pub.xadd("raw:stream", "MAXLEN", "~", "10000", "*", "m", `m${i}`);
-    const at = await got;
-    if (i < 0) continue;
-    if (at === undefined) lost++;
-    else lat.push((at - t0) * 1000);
-  }
+  const sample = await waiters.timeSends(n, 10, (m) =>
+    pub.xadd("raw:stream", "MAXLEN", "~", "10000", "*", "m", m),
+  );
   stop = true;
   await loop;
   pub.disconnect();
   sub.disconnect();
-  return { latUs: lat, lost };
+  return sample;
 }
 
 async function rawPubSub(s: { host: string; port: number }, n: number): Promise<Sample> {
@@ -296,20 +311,10 @@ async function rawPubSub(s: { host: string; port: number }, n: number): Promise<
   const waiters = new Waiters();
   sub.on("message", (_ch: string, m: string) => waiters.signal(m));
   await sub.subscribe("raw:channel");
-  const lat: number[] = [];
-  let lost = 0;
-  for (let i = -10; i < n; i++) {
-    const got = waiters.wait(`m${i}`);
-    const t0 = performance.now();
-    await pub.publish("raw:channel", `m${i}`);
-    const at = await got;
-    if (i < 0) continue;
-    if (at === undefined) lost++;
-    else lat.push((at - t0) * 1000);
-  }
+  const sample = await waiters.timeSends(n, 10, (m) => pub.publish("raw:channel", m));
   pub.disconnect();
   sub.disconnect();
-  return { latUs: lat, lost };
+  return sample;
 }
 
 async function rawPoll(n: number): Promise<Sample> {
@@ -335,22 +340,17 @@ async function rawPoll(n: number): Promise<Sample> {
       await sleep(LIBSQL_POLL_MS);
     }
   })();
-  const lat: number[] = [];
-  let lost = 0;
-  for (let i = -2; i < n; i++) {
-    await sleep(Math.random() * LIBSQL_POLL_MS);
-    const got = waiters.wait(`m${i}`);
-    const t0 = performance.now();
-    await writer.execute({ sql: "INSERT INTO log (m) VALUES (?)", args: [`m${i}`] });
-    const at = await got;
-    if (i < 0) continue;
-    if (at === undefined) lost++;
-    else lat.push((at - t0) * 1000);
-  }
+  // A polled log: send at a random phase of the poll, as real traffic would.
+  const sample = await waiters.timeSends(
+    n,
+    2,
+    (m) => writer.execute({ sql: "INSERT INTO log (m) VALUES (?)", args: [m] }),
+    () => sleep(Math.random() * LIBSQL_POLL_MS),
+  );
   stop = true;
   await loop;
   writer.close();
   reader.close();
   rmSync(dir, { recursive: true, force: true });
-  return { latUs: lat, lost };
+  return sample;
 }
