@@ -58,10 +58,25 @@ export class InvalidationError extends AuthCacheError {
     /** Every failure, in the order they happened; `cause` is the first. */
     readonly failures: readonly AuthCacheError[],
   ) {
-    super(`${operation} did not reach ${failures.map(describe).join(" and ")}`, {
-      cause: failures[0],
-    });
+    super(`${operation} did not reach ${describeAll(failures)}`, { cause: failures[0] });
   }
+}
+
+/** Each failing tier once, in first-failure order: "the store (invalidate, 4 times) and the bus
+ *  (publish)". A user invalidation makes several store calls; one line per call said nothing more. */
+function describeAll(failures: readonly AuthCacheError[]): string {
+  const counts = new Map<string, number>();
+  for (const e of failures) {
+    const d = describe(e);
+    counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  const parts: string[] = [];
+  for (const [d, n] of counts) {
+    parts.push(
+      n === 1 ? d : d.endsWith(")") ? `${d.slice(0, -1)}, ${n} times)` : `${d} (${n} times)`,
+    );
+  }
+  return parts.join(" and ");
 }
 
 function describe(e: AuthCacheError): string {

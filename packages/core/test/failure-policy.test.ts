@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import {
+  BusError,
   createAuthCache,
   InvalidationError,
   StoreError,
@@ -113,6 +114,41 @@ describe("failure policy", () => {
     expect(busErr).toBeInstanceOf(InvalidationError);
     expect(busErr.failures).toHaveLength(1);
     expect(cache.stats().invalidationErrors).toBe(2);
+    await cache.close();
+  });
+
+  test("an InvalidationError names each failing tier once, with a count when it failed more than once", async () => {
+    const direct = new InvalidationError("invalidateUser", [
+      new StoreError("invalidate", "redis"),
+      new StoreError("invalidate", "redis"),
+      new BusError("publish", "redis"),
+      new StoreError("invalidate", "redis"),
+      new StoreError("bumpFence", "redis"),
+    ]);
+    expect(direct.message).toBe(
+      "@authcache/core: invalidateUser did not reach the store (invalidate, 3 times) and the bus (publish) and the store (bumpFence)",
+    );
+    expect(direct.failures).toHaveLength(5);
+
+    // Through the cache: a user invalidation with L2 and the bus both down.
+    const store = new HangingStore(new MapStore(() => Date.now()));
+    const bus = new ManualBus();
+    const cache = createAuthCache({
+      store,
+      bus,
+      logger: silentLogger,
+      l2: { timeoutMs: 30, breaker: { failures: 100 } },
+    });
+    bus.confirm(Date.now());
+    store.hang = true;
+    bus.failPublish = true;
+    const err = await cache.invalidateUser("a@x").catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidationError);
+    const storeFailures = err.failures.filter((f: unknown) => f instanceof StoreError).length;
+    expect(storeFailures).toBeGreaterThan(1);
+    expect(err.message).toBe(
+      `@authcache/core: invalidateUser did not reach the store (invalidate, ${storeFailures} times) and the bus (publish)`,
+    );
     await cache.close();
   });
 });
