@@ -62,25 +62,31 @@ export class InvalidationError extends AuthCacheError {
   }
 }
 
-/** Each failing tier once, in first-failure order: "the store (invalidate, 4 times) and the bus
- *  (publish)". A user invalidation makes several store calls; one line per call said nothing more. */
+/** Each failing tier once, in first-failure order, its operations with a count when repeated:
+ *  "the store (invalidate 4 times, bumpFence) and the bus (publish)". A user invalidation makes
+ *  several store calls; one phrase per call said nothing more. */
 function describeAll(failures: readonly AuthCacheError[]): string {
-  const counts = new Map<string, number>();
+  const tiers = new Map<string, Map<string, number>>();
   for (const e of failures) {
-    const d = describe(e);
-    counts.set(d, (counts.get(d) ?? 0) + 1);
+    const [tier, op] = describe(e);
+    let ops = tiers.get(tier);
+    if (ops === undefined) {
+      ops = new Map();
+      tiers.set(tier, ops);
+    }
+    ops.set(op, (ops.get(op) ?? 0) + 1);
   }
   const parts: string[] = [];
-  for (const [d, n] of counts) {
-    parts.push(
-      n === 1 ? d : d.endsWith(")") ? `${d.slice(0, -1)}, ${n} times)` : `${d} (${n} times)`,
-    );
+  for (const [tier, ops] of tiers) {
+    const list = [...ops].map(([op, n]) => (n === 1 ? op : `${op} ${n} times`)).join(", ");
+    parts.push(tier === "" ? list : `${tier} (${list})`);
   }
   return parts.join(" and ");
 }
 
-function describe(e: AuthCacheError): string {
-  if (e instanceof StoreError) return `the store (${e.operation})`;
-  if (e instanceof BusError) return `the bus (${e.operation})`;
-  return e.message;
+/** [tier, operation]; an error of another kind is its own message with no tier. */
+function describe(e: AuthCacheError): [string, string] {
+  if (e instanceof StoreError) return ["the store", e.operation];
+  if (e instanceof BusError) return ["the bus", e.operation];
+  return ["", e.message];
 }

@@ -126,7 +126,7 @@ describe("failure policy", () => {
       new StoreError("bumpFence", "redis"),
     ]);
     expect(direct.message).toBe(
-      "@authcache/core: invalidateUser did not reach the store (invalidate, 3 times) and the bus (publish) and the store (bumpFence)",
+      "@authcache/core: invalidateUser did not reach the store (invalidate 3 times, bumpFence) and the bus (publish)",
     );
     expect(direct.failures).toHaveLength(5);
 
@@ -147,7 +147,7 @@ describe("failure policy", () => {
     const storeFailures = err.failures.filter((f: unknown) => f instanceof StoreError).length;
     expect(storeFailures).toBeGreaterThan(1);
     expect(err.message).toBe(
-      `@authcache/core: invalidateUser did not reach the store (invalidate, ${storeFailures} times) and the bus (publish)`,
+      `@authcache/core: invalidateUser did not reach the store (invalidate ${storeFailures} times) and the bus (publish)`,
     );
     await cache.close();
   });
