@@ -30,7 +30,12 @@ export type { L1CacheOptions } from "./l1-cache.ts";
 export { L1Cache } from "./l1-cache.ts";
 export type { Logger } from "./logger.ts";
 export { defaultLogger, silentLogger } from "./logger.ts";
-export { decodeMessage, encodeMessage } from "./message.ts";
+export {
+  decodeMessage,
+  encodeMessage,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_LOG_ENTRY_BYTES,
+} from "./message.ts";
 export type { AuthCacheOptions, TtlOptions } from "./options.ts";
 export { DEFAULT_REDACT_FIELDS } from "./options.ts";
 export { SingleFlight } from "./singleflight.ts";

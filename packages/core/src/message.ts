@@ -1,4 +1,21 @@
+import { Buffer } from "node:buffer";
 import type { InvalidationMessage } from "./contracts.ts";
+
+/**
+ * The largest log entry, in UTF-8 bytes of its encoded form, that a follower applies: a longer
+ * one is dropped by `decodeMessage`. Publishers (core, every bus adapter) and followers share
+ * this one number; core never publishes an entry above it (its identifiers are bounded by
+ * {@link MAX_IDENTIFIER_LENGTH} and batches of revocations are split well below it).
+ */
+export const MAX_LOG_ENTRY_BYTES = 1_000_000;
+
+/**
+ * The longest identifier (e-mail, jti, team id) the cache accepts, in UTF-16 code units; every
+ * public method rejects a longer one with a TypeError naming the argument. JSON escaping makes
+ * one code unit at most 6 bytes (`\u0000`), so the largest single-identifier entry, a role
+ * (two identifiers), stays far below {@link MAX_LOG_ENTRY_BYTES}.
+ */
+export const MAX_IDENTIFIER_LENGTH = 16_384;
 
 /** The wire form of a log entry: compact JSON, versioned. Adapters store it as one string. */
 export function encodeMessage(message: InvalidationMessage): string {
@@ -10,7 +27,9 @@ const isString = (v: unknown): v is string => typeof v === "string";
 /** Reads a log entry back; returns undefined (never throws) for anything malformed, so a
  *  follower can drop and count a bad entry instead of crashing. */
 export function decodeMessage(raw: unknown): InvalidationMessage | undefined {
-  if (!isString(raw) || raw.length === 0 || raw.length > 1_000_000) return undefined;
+  // A UTF-16 code unit is at least one UTF-8 byte: the length bounds the size cheaply first.
+  if (!isString(raw) || raw.length === 0 || raw.length > MAX_LOG_ENTRY_BYTES) return undefined;
+  if (utf8Length(raw) > MAX_LOG_ENTRY_BYTES) return undefined;
   let m: unknown;
   try {
     m = JSON.parse(raw);
@@ -45,4 +64,9 @@ export function decodeMessage(raw: unknown): InvalidationMessage | undefined {
     default:
       return undefined;
   }
+}
+
+/** The UTF-8 size of `s` (a lone surrogate counts 3 bytes, as its replacement character). */
+export function utf8Length(s: string): number {
+  return Buffer.byteLength(s, "utf8");
 }
