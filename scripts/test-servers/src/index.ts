@@ -40,10 +40,41 @@ export interface TestServer extends HostPort {
 
 export interface TestCluster {
   readonly kind: ServerKind;
-  /** The masters (3 by default), each serving a third of the slots. */
+  /** The masters at creation (3 by default), each serving a third of the slots. */
   readonly nodes: HostPort[];
+  /** Every node started, masters first, then replicas (equal to `nodes` without replicas). */
+  readonly allNodes: HostPort[];
   readonly owned: boolean;
+  /** The topology as the cluster sees it now (from `CLUSTER NODES` of a live node). */
+  topology(): Promise<ClusterNodeInfo[]>;
+  /** Kills one node abruptly (SIGKILL); its port stays reserved for `restartNode`. */
+  killNode(node: HostPort): Promise<void>;
+  /** Starts a killed node again on its port (it rejoins with its old cluster identity). */
+  restartNode(node: HostPort): Promise<void>;
+  /** Promotes `replica` with `CLUSTER FAILOVER` (`force` when its master is down, `takeover`
+   *  without the majority's agreement) and waits until it serves as a master and the cluster
+   *  is ok again. */
+  failover(replica: HostPort, mode?: "force" | "takeover"): Promise<void>;
+  /** Waits until every slot is served by a live master and every live node says
+   *  `cluster_state:ok` (after a master kill, a replica is promoted by the cluster itself). */
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  /** Moves `slots` slots from one master to another with `--cluster reshard`, as operators do,
+   *  keys included (clients see MOVED/ASK while it runs). Returns how many keys moved is not
+   *  reported; it resolves once the move is complete. */
+  reshard(from: HostPort, to: HostPort, slots: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** One line of `CLUSTER NODES`. */
+export interface ClusterNodeInfo extends HostPort {
+  readonly id: string;
+  readonly role: "master" | "replica";
+  /** The master's id for a replica. */
+  readonly masterId: string | undefined;
+  /** True when the cluster marks it failed (`fail` or `fail?`) or disconnected. */
+  readonly failed: boolean;
+  /** Number of slots it serves (masters). */
+  readonly slots: number;
 }
 
 const HOST = "127.0.0.1";
@@ -302,21 +333,84 @@ export async function startServer(
   return server;
 }
 
-/** Starts (or, with AUTHCACHE_<KIND>_CLUSTER set, reuses) a cluster of `masters` nodes, no replicas. */
+function parseClusterNodes(text: string): ClusterNodeInfo[] {
+  const out: ClusterNodeInfo[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(" ");
+    if (f.length < 8 || !f[0] || !f[1]) continue;
+    const addr = /^(.*):(\d+)@/.exec(f[1]);
+    if (!addr) continue;
+    const flags = (f[2] ?? "").split(",");
+    let slots = 0;
+    for (const r of f.slice(8)) {
+      if (r.startsWith("[")) continue; // a slot being migrated or imported
+      const [a, b] = r.split("-");
+      slots += b === undefined ? 1 : Number(b) - Number(a) + 1;
+    }
+    out.push({
+      id: f[0],
+      host: addr[1] || HOST,
+      port: Number(addr[2]),
+      role: flags.includes("master") ? "master" : "replica",
+      masterId: f[3] && f[3] !== "-" ? f[3] : undefined,
+      failed: flags.some((x) => x === "fail" || x === "fail?") || f[7] === "disconnected",
+      slots,
+    });
+  }
+  return out;
+}
+
+/** Reads a bulk reply's body (CLUSTER NODES, INFO). */
+function bulkBody(reply: string): string {
+  const m = /^\$(\d+)\r\n/.exec(reply);
+  return m ? reply.slice(m[0].length, m[0].length + Number(m[1])) : reply;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts (or, with AUTHCACHE_<KIND>_CLUSTER set, reuses) a cluster of `masters` nodes with
+ *  `replicas` replicas each (default 0), built as operators build one:
+ *  `<kind>-cli --cluster create ... --cluster-replicas N`. */
 export async function startCluster(
   kind: ServerKind,
-  options: { masters?: number } = {},
+  options: { masters?: number; replicas?: number; nodeTimeoutMs?: number } = {},
 ): Promise<TestCluster> {
   const envNodes =
     kind === "redis" ? process.env.AUTHCACHE_REDIS_CLUSTER : process.env.AUTHCACHE_VALKEY_CLUSTER;
+  const notOwned = async () => {
+    throw new Error(
+      `test-servers: the ${kind} cluster was given by AUTHCACHE_${kind.toUpperCase()}_CLUSTER; the harness does not kill, fail over or reshard it`,
+    );
+  };
   if (envNodes) {
     const nodes = envNodes.split(",").map((s) => parseUrl(`redis://${s.trim()}`));
-    return { kind, nodes, owned: false, stop: async () => {} };
+    const first = nodes[0];
+    if (!first) throw new Error(`test-servers: AUTHCACHE_${kind.toUpperCase()}_CLUSTER is empty`);
+    return {
+      kind,
+      nodes,
+      allNodes: nodes,
+      owned: false,
+      topology: async () => parseClusterNodes(bulkBody(await rawCommand(first, "CLUSTER NODES"))),
+      killNode: notOwned,
+      restartNode: notOwned,
+      failover: notOwned,
+      waitHealthy: async () => {},
+      reshard: notOwned,
+      stop: async () => {},
+    };
   }
   const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 0;
+  if (!Number.isInteger(masters) || masters < 3)
+    throw new RangeError(`test-servers: masters must be an integer >= 3 (got ${masters})`);
+  if (!Number.isInteger(replicas) || replicas < 0)
+    throw new RangeError(`test-servers: replicas must be a non-negative integer (got ${replicas})`);
+  const nodeTimeout = options.nodeTimeoutMs ?? (replicas > 0 ? 1000 : 2000);
   const servers: TestServer[] = [];
+  const cli = cliBinary(kind);
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       servers.push(
         await startServer(kind, {
           args: [
@@ -325,12 +419,14 @@ export async function startCluster(
             "--cluster-config-file",
             `nodes-${i}-${process.pid}.conf`,
             "--cluster-node-timeout",
-            "2000",
+            String(nodeTimeout),
+            // A replica may be promoted however long it was cut off (tests kill masters at will).
+            "--cluster-replica-validity-factor",
+            "0",
           ],
         }),
       );
     }
-    const cli = cliBinary(kind);
     execFileSync(
       cli,
       [
@@ -338,19 +434,69 @@ export async function startCluster(
         "create",
         ...servers.map((s) => `${HOST}:${s.port}`),
         "--cluster-replicas",
-        "0",
+        String(replicas),
         "--cluster-yes",
       ],
-      { stdio: "ignore", timeout: 30_000 },
+      { stdio: "ignore", timeout: 60_000 },
     );
-    const deadline = Date.now() + 20_000;
-    for (const s of servers) {
-      for (;;) {
-        const info = await rawCommand(s, "CLUSTER INFO").catch(() => "");
-        if (info.includes("cluster_state:ok")) break;
-        if (Date.now() > deadline)
-          throw new Error(`test-servers: ${kind} cluster not ok after 20 s`);
-        await new Promise((r) => setTimeout(r, 50));
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw e;
+  }
+  const byPort = new Map(servers.map((s) => [s.port, s]));
+  const serverOf = (node: HostPort): TestServer => {
+    const s = byPort.get(node.port);
+    if (!s)
+      throw new Error(`test-servers: ${node.host}:${node.port} is not a node of this cluster`);
+    return s;
+  };
+  const down = new Set<number>();
+  const liveNode = (): TestServer => {
+    const s = servers.find((x) => !down.has(x.port));
+    if (!s) throw new Error("test-servers: every node of the cluster is down");
+    return s;
+  };
+  const topology = async () =>
+    parseClusterNodes(bulkBody(await rawCommand(liveNode(), "CLUSTER NODES")));
+  const waitHealthy = async (timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let ok = true;
+      try {
+        const nodes = await topology();
+        const servedSlots = nodes
+          .filter((n) => n.role === "master" && !n.failed && !down.has(n.port))
+          .reduce((sum, n) => sum + n.slots, 0);
+        if (servedSlots !== 16384) ok = false;
+        // A replica is in sync when its link to the master is up and the sync finished.
+        for (const s of servers) {
+          if (down.has(s.port) || !ok) continue;
+          const info = bulkBody(await rawCommand(s, "CLUSTER INFO"));
+          if (!info.includes("cluster_state:ok")) ok = false;
+        }
+      } catch {
+        ok = false;
+      }
+      if (ok) return;
+      if (Date.now() > deadline)
+        throw new Error(`test-servers: ${kind} cluster not healthy after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  };
+  try {
+    await waitHealthy(30_000);
+    if (replicas > 0) {
+      // Every replica attached and synced before the caller starts killing masters.
+      const deadline = Date.now() + 30_000;
+      for (const s of servers) {
+        for (;;) {
+          const info = bulkBody(await rawCommand(s, "INFO replication"));
+          const isReplica = info.includes("role:slave");
+          if (!isReplica || /master_link_status:up/.test(info)) break;
+          if (Date.now() > deadline)
+            throw new Error(`test-servers: ${kind} replica on ${s.port} not in sync after 30 s`);
+          await sleep(50);
+        }
       }
     }
   } catch (e) {
@@ -359,8 +505,89 @@ export async function startCluster(
   }
   return {
     kind,
-    nodes: servers.map((s) => ({ host: s.host, port: s.port })),
+    nodes: servers.slice(0, masters).map((s) => ({ host: s.host, port: s.port })),
+    allNodes: servers.map((s) => ({ host: s.host, port: s.port })),
     owned: true,
+    topology,
+    killNode: async (node) => {
+      const s = serverOf(node);
+      down.add(s.port);
+      await s.kill();
+    },
+    restartNode: async (node) => {
+      const s = serverOf(node);
+      await s.restart();
+      down.delete(s.port);
+    },
+    failover: async (replica, mode) => {
+      const s = serverOf(replica);
+      const deadline = Date.now() + 30_000;
+      // A graceful failover needs a replica in sync with its master: wait for the link first.
+      if (mode === undefined) {
+        for (;;) {
+          const info = bulkBody(await rawCommand(s, "INFO replication").catch(() => ""));
+          if (/master_link_status:up/.test(info)) break;
+          if (Date.now() > deadline)
+            throw new Error(`test-servers: ${s.port} is not an in-sync replica after 30 s`);
+          await sleep(50);
+        }
+      }
+      // A manual failover that the master does not answer in time is silently aborted: retry.
+      for (let attempt = 0; ; attempt++) {
+        const command = mode ? `CLUSTER FAILOVER ${mode.toUpperCase()}` : "CLUSTER FAILOVER";
+        const reply = await rawCommand(s, command, 5000);
+        if (!reply.startsWith("+OK"))
+          throw new Error(`test-servers: ${command} on ${s.port} answered ${reply.trim()}`);
+        const until = Math.min(deadline, Date.now() + 10_000);
+        for (;;) {
+          const me = (await topology().catch(() => [])).find((n) => n.port === s.port);
+          if (me?.role === "master" && me.slots > 0) {
+            await waitHealthy(30_000);
+            return;
+          }
+          if (Date.now() > until) break;
+          await sleep(25);
+        }
+        if (Date.now() > deadline || attempt >= 2)
+          throw new Error(`test-servers: ${s.port} not a master after ${command} (3 attempts)`);
+      }
+    },
+    waitHealthy,
+    reshard: async (from, to, slots) => {
+      const nodes = await topology();
+      const src = nodes.find((n) => n.port === from.port);
+      const dst = nodes.find((n) => n.port === to.port);
+      if (src?.role !== "master") throw new Error(`test-servers: ${from.port} is not a master`);
+      if (dst?.role !== "master") throw new Error(`test-servers: ${to.port} is not a master`);
+      await new Promise<void>((resolve, reject) => {
+        const p = spawn(
+          cli,
+          [
+            "--cluster",
+            "reshard",
+            `${HOST}:${liveNode().port}`,
+            "--cluster-from",
+            src.id,
+            "--cluster-to",
+            dst.id,
+            "--cluster-slots",
+            String(slots),
+            "--cluster-yes",
+            "--cluster-pipeline",
+            "100",
+          ],
+          { stdio: "ignore" },
+        );
+        const timer = setTimeout(() => p.kill("SIGKILL"), 120_000);
+        p.on("error", reject);
+        p.on("exit", (code) => {
+          clearTimeout(timer);
+          if (code === 0) resolve();
+          else reject(new Error(`test-servers: ${kind}-cli --cluster reshard exited with ${code}`));
+        });
+      });
+      await waitHealthy(30_000);
+    },
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()));
     },

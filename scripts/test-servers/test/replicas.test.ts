@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { rawCommand, type ServerKind, startCluster, type TestCluster } from "../src/index.ts";
+
+const owner = <N extends { port: number }>(nodes: N[], replies: string[]) =>
+  nodes.filter((_, i) => replies[i] === "+OK\r\n" || replies[i]?.startsWith("$"));
+
+for (const kind of ["redis", "valkey"] as ServerKind[]) {
+  describe(`${kind} cluster with replicas`, () => {
+    let cluster: TestCluster | undefined;
+    afterAll(async () => cluster?.stop());
+
+    test("3 masters + 3 replicas; a killed master is replaced by its replica; a manual failover and a reshard keep every key", async () => {
+      cluster = await startCluster(kind, { replicas: 1 });
+      expect(cluster.nodes.length).toBe(3);
+      expect(cluster.allNodes.length).toBe(6);
+      let topo = await cluster.topology();
+      expect(topo.filter((n) => n.role === "master").length).toBe(3);
+      expect(topo.filter((n) => n.role === "replica").length).toBe(3);
+      expect(topo.filter((n) => n.role === "master").reduce((s, n) => s + n.slots, 0)).toBe(16384);
+
+      // Write a key, find its master and that master's replica.
+      const masters = cluster.nodes;
+      const set = await Promise.all(masters.map((n) => rawCommand(n, "SET {k1}a v1")));
+      const [m] = owner(masters, set);
+      if (!m) throw new Error("no master took the key");
+      const mInfo = topo.find((n) => n.port === m.port);
+      const replica = topo.find((n) => n.masterId === mInfo?.id);
+      if (!replica) throw new Error("the master has no replica");
+      // WAIT for the replica so the key survives the kill (asynchronous replication otherwise).
+      expect(await rawCommand(m, "WAIT 1 2000")).toBe(":1\r\n");
+
+      await cluster.killNode(m);
+      await cluster.waitHealthy(30_000);
+      topo = await cluster.topology();
+      expect(topo.find((n) => n.port === replica.port)?.role).toBe("master");
+      expect(await rawCommand(replica, "GET {k1}a")).toBe("$2\r\nv1\r\n");
+
+      // The old master comes back as a replica of its successor; a forced failover swaps back.
+      await cluster.restartNode(m);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const me = (await cluster.topology()).find((n) => n.port === m.port);
+        if (me?.role === "replica" && !me.failed) break;
+        if (Date.now() > deadline) throw new Error("old master did not rejoin as a replica");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await cluster.failover(m);
+      topo = await cluster.topology();
+      expect(topo.find((n) => n.port === m.port)?.role).toBe("master");
+
+      // Move 100 slots from one master to another while a key lives in a moved range.
+      const [from, to] = topo.filter((n) => n.role === "master");
+      if (!from || !to) throw new Error("expected two masters");
+      const before = from.slots;
+      await cluster.reshard(from, to, 100);
+      topo = await cluster.topology();
+      expect(topo.find((n) => n.id === from.id)?.slots).toBe(before - 100);
+      const got = await Promise.all(
+        topo.filter((n) => n.role === "master").map((n) => rawCommand(n, "GET {k1}a")),
+      );
+      expect(got.filter((r) => r === "$2\r\nv1\r\n").length).toBe(1);
+    }, 180_000);
+  });
+}
