@@ -2,10 +2,10 @@
 // indexes, the revoked set, gen:all), and nothing may ever raise CROSSSLOT.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createAuthCache, type Logger } from "@authcache/core";
+import { keySlot } from "@authcache/redis-protocol";
 import { startCluster, type TestCluster } from "@authcache/test-servers";
 import { Cluster } from "ioredis";
 import { createRedisBus, createRedisStore, type RedisStore } from "../src/index.ts";
-import { keySlot } from "../src/slot.ts";
 
 let cluster: TestCluster;
 let admin: Cluster;
