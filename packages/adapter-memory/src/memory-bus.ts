@@ -1,9 +1,11 @@
 import {
   type BusHandlers,
   type BusState,
-  encodeMessage,
+  createLogBus,
   type InvalidationBus,
-  type InvalidationMessage,
+  type LogBus,
+  type LogReader,
+  type LogTransport,
   type Unsubscribe,
 } from "@authcache/core";
 import { MemoryLog } from "./memory-log.ts";
@@ -37,28 +39,25 @@ export interface MemoryBus extends InvalidationBus {
   interrupt(downMs?: number): void;
   /** Trims the shared log to its newest `keep` entries. */
   trim(keep: number): void;
+  /** Deletes the entry `fromEnd` places before the newest (0: the newest), as XDEL would. */
+  remove(fromEnd: number): void;
+  /** Replaces the shared log with an empty one under a new epoch (a recreated log). */
+  recreate(): void;
   /** Appends `raw` as it is (bypassing `encodeMessage`): a malformed entry from another system. */
   appendRaw(raw: string): void;
   /** Entries the shared log holds now. */
   readonly length: number;
-  /** The position the next entry will get (entries ever appended). */
+  /** The sequence number of the newest entry (entries appended in this epoch). */
   readonly end: number;
-}
-
-interface Follower {
-  position: number;
-  readonly handlers: BusHandlers;
-  active: boolean;
-  scheduled: boolean;
 }
 
 const ERR = "@authcache/adapter-memory";
 
 /**
- * Creates the in-process invalidation bus: the log is an array with positions, shared by every
- * view. Delivery is asynchronous (a microtask after the append), in log order, and each
- * follower confirms with `caughtUp(now)` on subscribing and every `confirmIntervalMs`. Timers
- * are unref'd and stopped by `close()`.
+ * Creates the in-process invalidation bus: a log of sequence-numbered entries in an epoch, shared
+ * by every view, followed by core's log follower (`createLogBus`). Delivery is asynchronous, in
+ * log order; a follower's read waits up to half of `confirmIntervalMs` for an append, so each
+ * confirms at least that often. Timers are unref'd and stopped by `close()`.
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const maxLength = options.maxLength ?? 10_000;
@@ -70,85 +69,95 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   return createView(new MemoryLog(maxLength), confirmIntervalMs, options.now ?? Date.now);
 }
 
+/** A read waiting for an append, for hearing again, or for the connection to come back. */
+interface Waiter {
+  wake(): void;
+  fail(error: Error): void;
+}
+
 function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number): MemoryBus {
-  const followers = new Set<Follower>();
-  const stateListeners = new Set<(state: BusState) => void>();
-  let state: BusState | undefined;
+  const blockMs = Math.max(1, Math.floor(confirmIntervalMs / 2));
+  const waiters = new Set<Waiter>();
   let deaf = false;
   let connected = true;
   let closed = false;
-  let dropped = 0;
-  /** Highest position this view has counted as dropped, so two followers count it once. */
-  let droppedThrough = -1;
-  let ticker: ReturnType<typeof setInterval> | undefined;
   let reconnect: ReturnType<typeof setTimeout> | undefined;
-  let stopListening: (() => void) | undefined;
 
-  const setState = (next: BusState) => {
-    if (state === next) return;
-    state = next;
-    for (const listener of [...stateListeners]) listener(next);
+  const wakeAll = () => {
+    for (const w of [...waiters]) w.wake();
   };
-
-  const hearing = () => !closed && !deaf && connected;
-
-  /** Applies everything between the follower's position and the end of the log. */
-  const drain = (f: Follower) => {
-    if (!f.active || !hearing()) return;
-    if (f.position < log.start) {
-      // Entries it never saw are gone: the cache must flush, then follow from the end.
-      f.position = log.end;
-      f.handlers.reset();
-    }
-    while (f.active && hearing() && f.position < log.end) {
-      const position = f.position;
-      const entry = log.at(position);
-      f.position += 1;
-      if (entry?.message) {
-        f.handlers.message(entry.message);
-      } else if (position > droppedThrough) {
-        droppedThrough = position;
-        dropped += 1;
+  const failAll = (error: Error) => {
+    for (const w of [...waiters]) w.fail(error);
+  };
+  /** Resolves on the next wake (or after `ms` when given); rejects when the connection is cut. */
+  const wait = (ms?: number) =>
+    new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const w: Waiter = {
+        wake: () => {
+          waiters.delete(w);
+          clearTimeout(timer);
+          resolve();
+        },
+        fail: (error) => {
+          waiters.delete(w);
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      waiters.add(w);
+      if (ms !== undefined) {
+        timer = setTimeout(w.wake, ms);
+        unref(timer);
       }
+    });
+  const usable = async () => {
+    for (;;) {
+      if (closed) throw new Error(`${ERR}: bus closed`);
+      if (!connected) throw new Error(`${ERR}: connection interrupted`);
+      if (!deaf) return;
+      await wait();
     }
   };
 
-  const confirm = (f: Follower) => {
-    drain(f);
-    if (f.active && hearing() && f.position === log.end) f.handlers.caughtUp(now());
+  const reader: LogReader = {
+    async end() {
+      await usable();
+      return { epoch: log.epoch, seq: log.head };
+    },
+    async read(after, limit) {
+      await usable();
+      if (after.epoch === log.epoch && log.head <= after.seq) {
+        const stop = log.onAppend(wakeAll);
+        try {
+          await wait(blockMs);
+        } finally {
+          stop();
+        }
+        await usable();
+      }
+      const entries = log.after(after.seq, limit).map((e) => ({ seq: e.seq, data: e.raw }));
+      return { epoch: log.epoch, head: log.head, entries };
+    },
+    close() {},
   };
 
-  const schedule = (f: Follower) => {
-    if (f.scheduled) return;
-    f.scheduled = true;
-    queueMicrotask(() => {
-      f.scheduled = false;
-      drain(f);
-    });
+  const transport: LogTransport = {
+    name: "memory",
+    blockMs,
+    async append(data) {
+      if (closed) throw new Error(`${ERR}: publish on a closed bus`);
+      log.append(data);
+    },
+    openReader: () => reader,
+    async close() {},
   };
-
-  const start = () => {
-    if (ticker) return;
-    ticker = setInterval(() => {
-      for (const f of [...followers]) confirm(f);
-    }, confirmIntervalMs);
-    unref(ticker);
-    stopListening = log.onAppend(() => {
-      for (const f of followers) schedule(f);
-    });
-  };
-
-  const stop = () => {
-    if (ticker) clearInterval(ticker);
-    ticker = undefined;
-    stopListening?.();
-    stopListening = undefined;
-  };
+  const inner: LogBus = createLogBus(transport, { now, errorPrefix: ERR });
 
   const bus: MemoryBus = {
     name: "memory",
     get dropped() {
-      return dropped;
+      return inner.dropped;
     },
     get deaf() {
       return deaf;
@@ -157,66 +166,53 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
       return log.length;
     },
     get end() {
-      return log.end;
+      return log.head;
     },
-    async publish(message: InvalidationMessage) {
+    async publish(message) {
       if (closed) throw new Error(`${ERR}: publish on a closed bus`);
-      log.append(encodeMessage(message));
+      await inner.publish(message);
     },
     async subscribe(handlers: BusHandlers): Promise<Unsubscribe> {
       if (closed) throw new Error(`${ERR}: subscribe on a closed bus`);
-      const f: Follower = { position: log.end, handlers, active: true, scheduled: false };
-      followers.add(f);
-      start();
-      queueMicrotask(() => {
-        if (!f.active || !hearing()) return;
-        setState("up");
-        confirm(f);
-      });
-      return () => {
-        f.active = false;
-        followers.delete(f);
-        if (followers.size === 0) stop();
-      };
+      return inner.subscribe(handlers);
     },
     onState(listener: (state: BusState) => void): Unsubscribe {
-      stateListeners.add(listener);
-      return () => {
-        stateListeners.delete(listener);
-      };
+      return inner.onState(listener);
     },
     async close() {
       if (closed) return;
       closed = true;
-      for (const f of followers) f.active = false;
-      followers.clear();
-      stop();
       if (reconnect) clearTimeout(reconnect);
       reconnect = undefined;
+      failAll(new Error(`${ERR}: bus closed`));
+      await inner.close();
     },
     connect() {
       return createView(log, confirmIntervalMs, now);
     },
     setDeaf(next: boolean) {
       deaf = next;
-      if (!deaf) for (const f of [...followers]) confirm(f);
+      if (!deaf) wakeAll();
     },
     interrupt(downMs = 20) {
       if (closed) return;
       connected = false;
-      setState("down");
+      failAll(new Error(`${ERR}: connection interrupted`));
       if (reconnect) clearTimeout(reconnect);
       reconnect = setTimeout(() => {
         reconnect = undefined;
-        if (closed) return;
         connected = true;
-        setState("up");
-        for (const f of [...followers]) confirm(f);
       }, downMs);
       unref(reconnect);
     },
     trim(keep: number) {
       log.trim(keep);
+    },
+    remove(fromEnd: number) {
+      log.remove(fromEnd);
+    },
+    recreate() {
+      log.recreate();
     },
     appendRaw(raw: string) {
       log.append(raw);

@@ -4,6 +4,11 @@ import { createMemoryBus, type MemoryBus } from "../src/index.ts";
 
 const msg = (i: number): InvalidationMessage => ({ type: "user", email: `u${i}@x.com` });
 const tick = () => new Promise((r) => setTimeout(r, 0));
+/** Polls `check` every 2 ms, at most 500 times (a bounded loop, not a speed limit). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 2));
+  expect(check()).toBe(true);
+}
 
 function record(bus: MemoryBus) {
   const seen: string[] = [];
@@ -49,8 +54,8 @@ describe("memory bus", () => {
     expect(f.seen).toEqual([]);
     expect(f.confirms).toBe(confirms);
     view.setDeaf(false);
+    await until(() => f.confirms > confirms);
     expect(f.seen).toEqual([0, 1, 2, 3, 4].map((i) => `u${i}@x.com`));
-    expect(f.confirms).toBe(confirms + 1);
     expect(f.resets).toBe(0);
     await view.close();
     await bus.close();
@@ -65,11 +70,12 @@ describe("memory bus", () => {
     expect(bus.length).toBe(3);
     expect(bus.end).toBe(10);
     view.setDeaf(false);
-    expect(f.resets).toBe(1);
+    await until(() => f.resets === 1);
     expect(f.seen).toEqual([]);
     await bus.publish(msg(10));
-    await tick();
+    await until(() => f.seen.length > 0);
     expect(f.seen).toEqual(["u10@x.com"]);
+    expect(f.resets).toBe(1);
     await view.close();
   });
 
@@ -101,8 +107,9 @@ describe("memory bus", () => {
     await bus.publish(msg(1));
     await tick();
     expect(f.seen).toEqual([]);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => states.length === 3);
     expect(states).toEqual(["up", "down", "up"]);
+    await until(() => f.seen.length > 0);
     expect(f.seen).toEqual(["u1@x.com"]);
     await bus.close();
   });

@@ -22,6 +22,16 @@ export {
   TimeoutError,
 } from "./errors.ts";
 export { ExpiringSet } from "./expiring-set.ts";
+export type {
+  LogBus,
+  LogBusOptions,
+  LogEntry,
+  LogPosition,
+  LogRead,
+  LogReader,
+  LogTransport,
+} from "./follower.ts";
+export { createLogBus, MAX_ENTRY_LENGTH } from "./follower.ts";
 export type { BreakerOptions, BreakerState, GuardOptions } from "./guard.ts";
 export { Guard } from "./guard.ts";
 export type { KeyCodec, KeyCodecOptions, UserOwnerKind } from "./key-codec.ts";

@@ -1,0 +1,433 @@
+import type {
+  BusHandlers,
+  BusState,
+  InvalidationBus,
+  InvalidationMessage,
+  Unsubscribe,
+} from "./contracts.ts";
+import type { Logger } from "./logger.ts";
+import { decodeMessage, encodeMessage } from "./message.ts";
+
+/**
+ * One log follower for every backend. A bus is a `LogTransport` (append; read after a position;
+ * the log's identity) handed to `createLogBus`, which owns everything a follower decides:
+ * confirmation dating, up/down state, dropped-entry counting, reset on a new epoch or a gap,
+ * handler errors and delivery order. A new backend implements only the transport.
+ *
+ * The log protocol every transport keeps:
+ * - a log has an `epoch`, an opaque string that is new whenever the log is created, flushed,
+ *   recreated or replaced (a failover that lost writes included);
+ * - `append` gives each entry the next sequence number of its epoch, atomically with the write
+ *   (1, 2, 3, ...: no number is skipped or reused within an epoch);
+ * - a read returns the log's epoch and `head` (the newest sequence number appended, read no later
+ *   than the entries), so a follower can tell "nothing new" from "something was lost".
+ */
+
+/** Where a follower stands in a log. */
+export interface LogPosition {
+  /** The identity of the log the position belongs to. */
+  readonly epoch: string;
+  /** Sequence number of the last entry applied (0: before the first entry). */
+  readonly seq: number;
+  /** The transport's own cursor for the next read (a Stream id), when it needs one. */
+  readonly cursor?: string;
+}
+
+/** One entry as a transport read it. */
+export interface LogEntry {
+  /** Its sequence number; undefined when it carries none (not appended through the protocol):
+   *  such an entry is dropped and counted, and does not move the sequence. */
+  readonly seq: number | undefined;
+  /** The epoch it was appended in, when the transport stores it per entry (else the read's). */
+  readonly epoch?: string;
+  /** The transport's cursor just past this entry. */
+  readonly cursor?: string;
+  /** The payload as stored (decoded with `decodeMessage`; anything else is dropped). */
+  readonly data: unknown;
+}
+
+/** What one read returns. */
+export interface LogRead {
+  /** The log's epoch when the read was served; undefined when the log no longer exists. */
+  readonly epoch: string | undefined;
+  /** The newest sequence number the log had appended, read before (or with) the entries. */
+  readonly head: number;
+  /** The entries after the position, oldest first, at most the requested limit. */
+  readonly entries: readonly LogEntry[];
+}
+
+/** One follower's access to the log (its own connection where reads block). */
+export interface LogReader {
+  /** Returns the log's current end, creating the log's identity if it has none yet: where a
+   *  follower starts. */
+  end(): Promise<LogPosition>;
+  /** Returns the entries after `after` (at most `limit`). A blocking transport waits up to its
+   *  `blockMs` for one when there are none; a polled one returns at once. */
+  read(after: LogPosition, limit: number): Promise<LogRead>;
+  /** Releases the reader (and fails a read in flight, where the transport can). */
+  close(): Promise<void> | void;
+}
+
+/** What a bus implements: the log, without any follower logic. */
+export interface LogTransport {
+  /** `InvalidationBus.name` ("memory", "redis", "valkey", "libsql"). */
+  readonly name: string;
+  /** How long one read may wait for entries, in ms (0: the transport is polled). */
+  readonly blockMs: number;
+  /** For a polled transport, the wait between reads that reached the end, in ms. */
+  readonly pollIntervalMs?: number;
+  /** Appends one entry with the next sequence number of the log's epoch (creating the epoch if
+   *  the log has none); resolves once the log has it. */
+  append(data: string): Promise<void>;
+  /** Opens a reader for one subscription. */
+  openReader(): LogReader | Promise<LogReader>;
+  /** Releases what the transport opened (never a client it was given). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of `createLogBus`. */
+export interface LogBusOptions {
+  /** Entries asked for per read (default 500). A full batch reads again at once. */
+  readonly batchSize?: number;
+  /** How late a reply may be, beyond `blockMs`, before the reader is taken for dead, closed and
+   *  reopened (default 1000 ms). */
+  readonly replyTimeoutMs?: number;
+  /** The largest encoded entry `publish` accepts, in characters (default `MAX_ENTRY_LENGTH`). */
+  readonly maxEntryLength?: number;
+  /** The clock confirmations are dated with (default `Date.now`). */
+  readonly now?: () => number;
+  /** Told about failed reads and handlers that threw (default: silent). */
+  readonly logger?: Pick<Logger, "warn">;
+  /** Prefixes error messages ("@authcache/adapter-redis"). */
+  readonly errorPrefix?: string;
+}
+
+/** The largest encoded log entry publishers may append and followers accept, in characters. */
+export const MAX_ENTRY_LENGTH = 1_000_000;
+
+/** An `InvalidationBus` over a transport. */
+export interface LogBus extends InvalidationBus {
+  /** The transport underneath (for adapters that expose their client through it). */
+  readonly transport: LogTransport;
+}
+
+interface Shared {
+  readonly transport: LogTransport;
+  readonly batchSize: number;
+  readonly replyTimeoutMs: number;
+  readonly now: () => number;
+  warn(message: string, error?: unknown): void;
+  countDropped(epoch: string | undefined, seq: number | undefined): void;
+  stateChanged(): void;
+}
+
+const stoppedError = new Error("follower stopped");
+
+/** One subscription: reads the log from its end, in order, on its own reader. */
+class Follower {
+  state: BusState | undefined;
+  private reader: LogReader | undefined;
+  private pos: LogPosition | undefined;
+  /** The position must be learnt again, then the cache told to flush (`reset`). */
+  private mustReset = false;
+  private lastConfirm = Number.NEGATIVE_INFINITY;
+  private running = true;
+  private halt!: () => void;
+  private readonly halted: Promise<never>;
+  private readonly done: Promise<void>;
+  readonly started: Promise<void>;
+  private markStarted!: () => void;
+
+  constructor(
+    private readonly s: Shared,
+    private readonly handlers: BusHandlers,
+  ) {
+    this.halted = new Promise<never>((_, reject) => {
+      this.halt = () => reject(stoppedError);
+    });
+    this.halted.catch(() => {});
+    this.started = new Promise<void>((resolve) => {
+      this.markStarted = resolve;
+    });
+    this.done = this.loop();
+  }
+
+  /** Waits for `work`, unless the follower stops first or `ms` passes (then the reader is
+   *  taken for dead). */
+  private within<T>(work: Promise<T>, ms: number): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+    });
+    work.catch(() => {});
+    return Promise.race([work, late, this.halted]).finally(() => clearTimeout(timer));
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wait = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    try {
+      await Promise.race([wait, this.halted]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private setState(state: BusState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.s.stateChanged();
+  }
+
+  /** The one rule for handler errors: logged; the position advances. A `message` handler that
+   *  threw may not have applied the entry, so the cache is told to flush (`reset`). */
+  private call(what: "message" | "reset" | "caughtUp", run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.s.warn(`a bus ${what} handler threw`, error);
+      if (what === "message") this.call("reset", () => this.handlers.reset());
+    }
+  }
+
+  private confirm(at: number): void {
+    // Never backwards, whatever the clock does.
+    if (at > this.lastConfirm) this.lastConfirm = at;
+    const t = this.lastConfirm;
+    this.call("caughtUp", () => this.handlers.caughtUp(t));
+  }
+
+  /** Applies one read. Returns false when the log no longer holds what follows our position
+   *  (new epoch, gap, log gone or behind us): the caller re-anchors and resets. */
+  private apply(read: LogRead, from: LogPosition): boolean {
+    if (read.epoch === undefined || read.epoch !== from.epoch) return false;
+    if (read.head < from.seq) return false;
+    let pos = from;
+    for (const entry of read.entries) {
+      if (!this.running) return true;
+      if (entry.seq === undefined) {
+        // Not appended through the protocol: dropped, and the sequence is unaffected.
+        if (entry.cursor !== undefined) pos = { ...pos, cursor: entry.cursor };
+        this.pos = pos;
+        this.s.countDropped(undefined, undefined);
+        continue;
+      }
+      if ((entry.epoch ?? read.epoch) !== pos.epoch || entry.seq !== pos.seq + 1) return false;
+      pos = { epoch: pos.epoch, seq: entry.seq, cursor: entry.cursor ?? pos.cursor };
+      this.pos = pos;
+      const message: InvalidationMessage | undefined = decodeMessage(entry.data);
+      if (message === undefined) this.s.countDropped(pos.epoch, pos.seq);
+      else this.call("message", () => this.handlers.message(message));
+    }
+    // Entries the head promised but the read did not return were removed before we read them.
+    return read.entries.length >= this.s.batchSize || pos.seq >= read.head;
+  }
+
+  private dropReader(): void {
+    const r = this.reader;
+    this.reader = undefined;
+    if (r === undefined) return;
+    try {
+      Promise.resolve(r.close()).catch(() => {});
+    } catch {
+      // closing a dead reader may throw; it is gone either way
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { transport, batchSize, replyTimeoutMs, now } = this.s;
+    const budget = transport.blockMs + replyTimeoutMs;
+    let failures = 0;
+    while (this.running) {
+      try {
+        this.reader ??= await this.within(Promise.resolve(transport.openReader()), budget);
+        const reader = this.reader;
+        if (this.pos === undefined) {
+          const reset = this.mustReset;
+          // Anchor first, reset after: every entry skipped is covered by the flush.
+          this.pos = await this.within(reader.end(), budget);
+          this.mustReset = false;
+          this.setState("up");
+          if (reset) this.call("reset", () => this.handlers.reset());
+          this.markStarted();
+        }
+        const from = this.pos;
+        // A read that left nothing unread proves that everything appended before it was SENT
+        // has been applied (an append may land while the reply travels): dated by sending.
+        const sentAt = now();
+        const read = await this.within(reader.read(from, batchSize), budget);
+        if (!this.running) break;
+        failures = 0;
+        this.setState("up");
+        if (!this.apply(read, from)) {
+          this.pos = undefined;
+          this.mustReset = true;
+          continue;
+        }
+        if (!this.running) break;
+        if (read.entries.length < batchSize) {
+          this.confirm(sentAt);
+          if (transport.pollIntervalMs) await this.sleep(transport.pollIntervalMs);
+        }
+      } catch (error) {
+        if (!this.running) break;
+        // A follower that could not learn its position yet starts anyway, and resets once it
+        // does: whatever was appended meanwhile is covered by the flush.
+        if (this.pos === undefined) this.mustReset = true;
+        this.markStarted();
+        this.setState("down");
+        failures++;
+        if (failures === 1) this.s.warn("bus follower read failed", error);
+        if (error instanceof Error && error.message.startsWith("no reply within"))
+          this.dropReader();
+        try {
+          await this.sleep(Math.min(25 * 2 ** Math.min(failures, 6), 1000));
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.halt();
+    this.markStarted();
+    this.dropReader();
+    await this.done;
+  }
+}
+
+/**
+ * Creates an `InvalidationBus` over `transport`. `publish` appends the encoded message (refusing
+ * one longer than `maxEntryLength`, which followers would drop). Each `subscribe` is a follower
+ * with its own reader that starts at the log's end and:
+ * - delivers entries in sequence order, each once;
+ * - confirms `caughtUp(sentAt)` after every read that left nothing unread, dated by when that
+ *   read was sent, never by when its reply arrived; confirmations never go backwards;
+ * - on a new epoch, a missing log, a head behind its position, or any gap in the sequence
+ *   (a trimmed log, a deleted entry, a lost write), learns the log's end again and then calls
+ *   `reset()`;
+ * - on a failed read reports "down" and retries with backoff from the same position; a read with
+ *   no reply within `blockMs + replyTimeoutMs` closes its reader and opens another;
+ * - drops and counts entries that do not decode (`dropped`, once per entry per bus).
+ * The bus is "up" while every follower is; listeners hear each change once.
+ */
+export function createLogBus(transport: LogTransport, options: LogBusOptions = {}): LogBus {
+  const err = options.errorPrefix ?? "@authcache/core";
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`${err}: ${name} must be a positive integer, got ${value}`);
+    return value;
+  };
+  const batchSize = positive("batchSize", options.batchSize, 500);
+  const replyTimeoutMs = positive("replyTimeoutMs", options.replyTimeoutMs, 1000);
+  const maxEntryLength = positive("maxEntryLength", options.maxEntryLength, MAX_ENTRY_LENGTH);
+  const logger = options.logger;
+  const followers = new Set<Follower>();
+  const listeners = new Set<(state: BusState) => void>();
+  let reported: BusState | undefined;
+  let dropped = 0;
+  /** The last entry counted as dropped, so several followers of one bus count it once. */
+  let droppedMark: { epoch: string; seq: number } | undefined;
+  let closed = false;
+
+  const warn = (message: string, error?: unknown) => {
+    try {
+      logger?.warn(
+        `${err}: ${message}`,
+        error === undefined ? undefined : { error: String(error) },
+      );
+    } catch {
+      // a logger's failure is its own
+    }
+  };
+
+  const shared: Shared = {
+    transport,
+    batchSize,
+    replyTimeoutMs,
+    now: options.now ?? Date.now,
+    warn,
+    countDropped(epoch, seq) {
+      if (epoch !== undefined && seq !== undefined) {
+        if (droppedMark && droppedMark.epoch === epoch && seq <= droppedMark.seq) return;
+        droppedMark = { epoch, seq };
+      }
+      dropped++;
+    },
+    stateChanged() {
+      if (followers.size === 0) return;
+      let state: BusState | undefined = "up";
+      for (const f of followers) {
+        if (f.state === "down") {
+          state = "down";
+          break;
+        }
+        if (f.state === undefined) state = undefined;
+      }
+      if (state === undefined || state === reported) return;
+      reported = state;
+      for (const listener of [...listeners]) {
+        try {
+          listener(state);
+        } catch (error) {
+          warn("a bus state listener threw", error);
+        }
+      }
+    },
+  };
+
+  const bus: LogBus = {
+    name: transport.name,
+    transport,
+    get dropped() {
+      return dropped;
+    },
+    async publish(message) {
+      if (closed) throw new Error(`${err}: publish after close()`);
+      const data = encodeMessage(message);
+      if (data.length > maxEntryLength)
+        throw new RangeError(
+          `${err}: publish refused an entry of ${data.length} characters (maxEntryLength ${maxEntryLength}); followers would drop it`,
+        );
+      try {
+        await transport.append(data);
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        throw new Error(`${err}: ${transport.name} bus publish failed: ${text}`, { cause: error });
+      }
+    },
+    async subscribe(handlers): Promise<Unsubscribe> {
+      if (closed) throw new Error(`${err}: subscribe after close()`);
+      const follower = new Follower(shared, handlers);
+      followers.add(follower);
+      await follower.started;
+      return () => {
+        if (!followers.delete(follower)) return;
+        void follower.stop();
+        shared.stateChanged();
+      };
+    },
+    onState(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const stopping = [...followers].map((f) => f.stop());
+      followers.clear();
+      listeners.clear();
+      await Promise.all(stopping);
+      await transport.close();
+    },
+  };
+  return bus;
+}

@@ -1,0 +1,275 @@
+import { describe, expect, test } from "bun:test";
+import {
+  type BusHandlers,
+  createLogBus,
+  encodeMessage,
+  type InvalidationMessage,
+  type LogEntry,
+  type LogRead,
+  type LogTransport,
+} from "../src/index.ts";
+
+const msg = (i: number): InvalidationMessage => ({ type: "user", email: `u${i}@x.com` });
+
+/** A scripted log in this process: entries with sequence numbers, an epoch, and a hook that
+ *  runs inside each read (to move the clock or change the log while the "reply travels"). */
+function scriptedLog() {
+  const log = {
+    epoch: "e1" as string | undefined,
+    head: 0,
+    entries: [] as { seq: number | undefined; data: string }[],
+    reads: 0,
+    failNext: 0,
+    duringRead: undefined as (() => void | Promise<void>) | undefined,
+    append(data: string) {
+      log.head += 1;
+      log.entries.push({ seq: log.head, data });
+    },
+  };
+  const transport: LogTransport = {
+    name: "scripted",
+    blockMs: 0,
+    pollIntervalMs: 2,
+    async append(data) {
+      log.append(data);
+    },
+    openReader: () => ({
+      async end() {
+        log.epoch ??= "e-new";
+        return { epoch: log.epoch, seq: log.head };
+      },
+      async read(after, limit): Promise<LogRead> {
+        log.reads += 1;
+        if (log.failNext > 0) {
+          log.failNext -= 1;
+          throw new Error("scripted failure");
+        }
+        const epoch = log.epoch;
+        const head = log.head;
+        const entries: LogEntry[] = log.entries
+          .filter((e) => e.seq === undefined || e.seq > after.seq)
+          .slice(0, limit);
+        // Entries without a sequence number are read once (a cursor would move past them).
+        log.entries = log.entries.filter((e) => e.seq !== undefined);
+        await log.duringRead?.();
+        return { epoch, head, entries };
+      },
+      close() {},
+    }),
+    async close() {},
+  };
+  return { log, transport };
+}
+
+function recorder() {
+  const rec = {
+    events: [] as string[],
+    confirmations: [] as number[],
+    resets: 0,
+    handlers: {
+      message: (m: InvalidationMessage) => {
+        rec.events.push(m.type === "user" ? m.email : m.type);
+      },
+      reset: () => {
+        rec.resets += 1;
+        rec.events.push("reset");
+      },
+      caughtUp: (at: number) => {
+        rec.confirmations.push(at);
+      },
+    } as BusHandlers,
+  };
+  return rec;
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 2));
+  expect(check()).toBe(true);
+}
+
+describe("createLogBus", () => {
+  test("a confirmation is dated by when its read was sent, not when the reply arrived", async () => {
+    const { log, transport } = scriptedLog();
+    const clock = { t: 1_000 };
+    // Every read's reply "travels" 150 ms of the clock.
+    log.duringRead = () => {
+      clock.t += 150;
+    };
+    const bus = createLogBus(transport, { now: () => clock.t });
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    await until(() => rec.confirmations.length >= 3);
+    stop();
+    // Read k was sent at 1000 + 150k and answered at 1000 + 150(k+1).
+    expect(rec.confirmations.slice(0, 3)).toEqual([1_000, 1_150, 1_300]);
+    await bus.close();
+  });
+
+  test("an append that lands while a reply travels is not covered by that read's confirmation", async () => {
+    const { log, transport } = scriptedLog();
+    const clock = { t: 1_000 };
+    let appended = false;
+    log.duringRead = () => {
+      clock.t += 100;
+      if (!appended && log.reads === 2) {
+        appended = true;
+        log.append(encodeMessage(msg(1)));
+      }
+    };
+    const bus = createLogBus(transport, { now: () => clock.t });
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    await until(() => rec.events.length >= 1 && rec.confirmations.length >= 3);
+    stop();
+    // The second read was sent at 1100, before the append at ~1200: its confirmation says 1100,
+    // and the first confirmation after the delivery is the third read's (sent at 1200).
+    expect(rec.confirmations[1]).toBe(1_100);
+    expect(rec.confirmations[2]).toBe(1_200);
+    await bus.close();
+  });
+
+  test("a gap in the sequence (a removed unread entry) resets; later entries follow", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    log.duringRead = undefined;
+    for (let i = 1; i <= 3; i++) log.append(encodeMessage(msg(i)));
+    log.entries.splice(1, 1); // entry 2 deleted before the follower read it
+    await until(() => rec.resets === 1);
+    log.append(encodeMessage(msg(4)));
+    await until(() => rec.events.includes("u4@x.com"));
+    stop();
+    // Entry 1 is delivered (before the gap), then the reset, then only what follows the anchor.
+    expect(rec.events).toEqual(["u1@x.com", "reset", "u4@x.com"]);
+    await bus.close();
+  });
+
+  test("a removed newest entry (head beyond the last entry read) resets", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    log.append(encodeMessage(msg(1)));
+    log.entries.pop();
+    await until(() => rec.resets === 1);
+    stop();
+    expect(rec.events).toEqual(["reset"]);
+    await bus.close();
+  });
+
+  test("a new epoch resets even when the new log has grown past the position", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    log.append(encodeMessage(msg(1)));
+    await until(() => rec.events.length === 1);
+    const before = log.reads;
+    // Recreated between two reads, with more entries than the follower had read.
+    log.epoch = "e2";
+    log.head = 0;
+    log.entries = [];
+    for (let i = 10; i < 15; i++) log.append(encodeMessage(msg(i)));
+    await until(() => rec.resets === 1 && log.reads > before + 1);
+    stop();
+    expect(rec.events).toEqual(["u1@x.com", "reset"]);
+    await bus.close();
+  });
+
+  test("a log that disappeared or went behind the position resets", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    for (let i = 1; i <= 3; i++) log.append(encodeMessage(msg(i)));
+    await until(() => rec.events.length === 3);
+    log.head = 1; // a failover to a replica that lost two writes, same epoch
+    log.entries = log.entries.slice(0, 1);
+    await until(() => rec.resets === 1);
+    log.epoch = undefined; // flushed
+    await until(() => rec.resets === 2);
+    stop();
+    await bus.close();
+  });
+
+  test("a message handler that throws is followed by reset; following continues", async () => {
+    const { log, transport } = scriptedLog();
+    const warnings: string[] = [];
+    const bus = createLogBus(transport, { logger: { warn: (m) => warnings.push(m) } });
+    const rec = recorder();
+    const handlers: BusHandlers = {
+      ...rec.handlers,
+      message: (m) => {
+        if (m.type === "user" && m.email === "u1@x.com") throw new Error("boom");
+        rec.handlers.message(m);
+      },
+    };
+    const stop = await bus.subscribe(handlers);
+    log.append(encodeMessage(msg(1)));
+    log.append(encodeMessage(msg(2)));
+    await until(() => rec.events.includes("u2@x.com"));
+    stop();
+    expect(rec.events).toEqual(["reset", "u2@x.com"]);
+    expect(warnings.some((w) => w.includes("message handler threw"))).toBe(true);
+    await bus.close();
+  });
+
+  test("malformed entries are dropped and counted once per bus; foreign entries too", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const a = recorder();
+    const b = recorder();
+    const stopA = await bus.subscribe(a.handlers);
+    const stopB = await bus.subscribe(b.handlers);
+    log.append("not json");
+    log.append(encodeMessage(msg(1)));
+    await until(() => a.events.length === 1 && b.events.length === 1);
+    expect(bus.dropped).toBe(1);
+    log.entries.push({ seq: undefined, data: encodeMessage(msg(9)) });
+    log.append(encodeMessage(msg(2)));
+    await until(() => a.events.length === 2);
+    expect(a.events).toEqual(["u1@x.com", "u2@x.com"]);
+    expect(a.resets).toBe(0);
+    expect(bus.dropped).toBeGreaterThanOrEqual(2);
+    stopA();
+    stopB();
+    await bus.close();
+  });
+
+  test("state: down on a failed read, up again after; listeners hear each change once", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const states: string[] = [];
+    bus.onState((s) => states.push(s));
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    await until(() => states.length === 1);
+    log.failNext = 2;
+    await until(() => states.length === 3);
+    expect(states).toEqual(["up", "down", "up"]);
+    log.append(encodeMessage(msg(1)));
+    await until(() => rec.events.length === 1);
+    expect(rec.resets).toBe(0);
+    stop();
+    await bus.close();
+  });
+
+  test("publish refuses an entry longer than maxEntryLength, naming it", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport, { maxEntryLength: 100 });
+    await expect(bus.publish({ type: "user", email: "x".repeat(200) })).rejects.toThrow(
+      "maxEntryLength",
+    );
+    expect(log.head).toBe(0);
+    await bus.publish(msg(1));
+    expect(log.head).toBe(1);
+    await bus.close();
+  });
+
+  test("invalid options are a RangeError naming the option", () => {
+    const { transport } = scriptedLog();
+    expect(() => createLogBus(transport, { batchSize: 0 })).toThrow("batchSize");
+    expect(() => createLogBus(transport, { replyTimeoutMs: -1 })).toThrow("replyTimeoutMs");
+  });
+});
