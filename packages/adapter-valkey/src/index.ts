@@ -6,5 +6,4 @@ export type {
   ValkeyConnectionOptions,
 } from "./connection.ts";
 export { InFlightLimiter } from "./limiter.ts";
-export { keySlot } from "./slot.ts";
 export { createValkeyStore, type ValkeyStore, type ValkeyStoreOptions } from "./store.ts";

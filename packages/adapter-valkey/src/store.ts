@@ -1,10 +1,23 @@
 import type { Fence, MemberCheck, ReadResult, Store } from "@authcache/core";
 import {
+  addMemberCall,
+  counterValue,
+  incrCall,
+  planClusterDeleteOwner,
+  planDelete,
+  planRead,
+  planWrite,
+  type ReadGroup,
+  readResult,
+  type ScriptCall,
+  standaloneDeleteOwner,
+  text,
+} from "@authcache/redis-protocol";
+import {
   Batch,
   ClusterBatch,
   type GlideClient,
   type GlideClusterClient,
-  type GlideString,
   InfBoundary,
 } from "@valkey/valkey-glide";
 import {
@@ -17,7 +30,6 @@ import {
 import { InFlightLimiter } from "./limiter.ts";
 import { ReadBatcher, type ReadRequest } from "./read-batcher.ts";
 import { script } from "./scripts.ts";
-import { groupBySlot, keySlot } from "./slot.ts";
 
 /** Options of `createValkeyStore`. */
 export interface ValkeyStoreOptions extends ValkeyConnectionOptions {
@@ -30,7 +42,8 @@ export interface ValkeyStoreOptions extends ValkeyConnectionOptions {
   /** Read pipelines in flight at once; reads beyond them are coalesced into the next
    *  pipeline (default 8). */
   readonly readPipelines?: number;
-  /** Clock for expiry decisions (epoch ms); default `Date.now`. */
+  /** The clock member checks are judged by (epoch ms; default `Date.now`): a member is live
+   *  while its deadline is after this clock when the read is sent. Scripts use the server's. */
   readonly now?: () => number;
   /** `Store.name`; default "valkey". */
   readonly name?: string;
@@ -44,34 +57,21 @@ export interface ValkeyStore extends Store {
   readonly inFlight: { readonly active: number; readonly queued: number; readonly max: number };
 }
 
-const str = (v: GlideString | null | undefined): string | undefined =>
-  v === null || v === undefined ? undefined : typeof v === "string" ? v : v.toString();
-
 interface PendingRead extends ReadRequest {
-  readonly keys: string[];
-  readonly members: MemberCheck[];
+  readonly groups: ReadGroup[];
 }
 
 /** In-flight units glide charges for one invokeScript (see InFlightLimiter.run). */
 const SCRIPT_WEIGHT = 2;
 
-/** Deadlines go to the server as whole milliseconds; rounding up never shortens a lifetime. */
-const ms = (t: number): string => String(Math.ceil(t));
+/** Commands one read group adds to a pipeline: its `MGET` (if any) and one `ZSCORE` each. */
+const commandsOf = (g: ReadGroup): number => (g.keys.length > 0 ? 1 : 0) + g.members.length;
 
 /**
- * A Store on Valkey or Redis through valkey-glide, standalone or cluster.
+ * A Store on Valkey or Redis through valkey-glide, standalone or cluster: the layout, scripts
+ * and rules of `@authcache/redis-protocol` (atomicity and cluster behaviour are described
+ * there), sent through glide.
  *
- * - Entries are strings with a PXAT deadline. Owner indexes and member sets are sorted sets
- *   scored by expiry, pruned of expired members on every add, so they stay bounded by what
- *   is live. Nothing here iterates the keyspace or matches patterns.
- * - `set`/`setIfFence` are one script over the entry, its fence and every owner index in the
- *   entry's slot (atomic). Owner indexes in other slots (a team's) are updated first, each by
- *   its own script in its own slot: not atomic with the write. A crash in between leaves an
- *   index member whose key was never written, which is harmless.
- * - `deleteOwner` is one atomic script on a standalone server. In a cluster it reads the index,
- *   deletes the members in other slots with one DEL per slot, then deletes the members in the
- *   index's slot and unindexes everything it read in one script: never a CROSSSLOT error, but
- *   not atomic across slots.
  * - `read` is one pipeline (glide splits it per node in a cluster and sends the parts
  *   concurrently): one round trip of latency whatever slots the keys sit in. Under load,
  *   concurrent reads share pipelines (see ReadBatcher).
@@ -80,6 +80,7 @@ const ms = (t: number): string => String(Math.ceil(t));
  */
 export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
   const handle = new ClientHandle(options, "createValkeyStore");
+  const clustered = options.client ? isCluster(options.client) : options.cluster === true;
   const given = options.client;
   const glideLimit = given ? 1000 : (options.clientConfig?.inflightRequestsLimit ?? 1000);
   const max = options.maxInFlight ?? Math.min(256, glideLimit);
@@ -94,27 +95,10 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     return handle.get().then((client) => limiter.run(() => fn(client), weight));
   };
 
-  const invoke = (name: Parameters<typeof script>[0], keys: string[], args: string[]) =>
+  const run = ({ script: name, keys, args }: ScriptCall) =>
     call((c) => c.invokeScript(script(name), { keys, args }), SCRIPT_WEIGHT);
 
-  /** Splits `owners` into those that can join an atomic script on `key` and the rest. */
-  const splitOwners = (
-    client: ValkeyClient,
-    key: string,
-    owners: readonly string[],
-  ): { local: string[]; remote: string[] } => {
-    if (owners.length === 0 || !isCluster(client)) return { local: [...owners], remote: [] };
-    const slot = keySlot(key);
-    const local: string[] = [];
-    const remote: string[] = [];
-    for (const o of owners) (keySlot(o) === slot ? local : remote).push(o);
-    return { local, remote };
-  };
-
-  const indexRemote = async (remote: string[], key: string, exp: string, t: string) => {
-    if (remote.length === 0) return;
-    await Promise.all(remote.map((o) => invoke("index", [o], [key, exp, t])));
-  };
+  const del = (keys: string[]) => call((c) => c.del(keys));
 
   /** Sends several reads as one non-atomic pipeline (glide splits it per node in a cluster). */
   const sendReads = (batch: PendingRead[]): Promise<unknown[]> =>
@@ -122,8 +106,10 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       const cluster = isCluster(c);
       const pipeline = cluster ? new ClusterBatch(false) : new Batch(false);
       for (const r of batch) {
-        for (const k of r.keys) pipeline.get(k);
-        for (const m of r.members) pipeline.zscore(m.set, m.member);
+        for (const g of r.groups) {
+          if (g.keys.length > 0) pipeline.mget(g.keys);
+          for (const m of g.members) pipeline.zscore(m.set, m.member);
+        }
       }
       const replies = cluster
         ? await (c as GlideClusterClient).exec(pipeline as ClusterBatch, false)
@@ -135,6 +121,42 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     maxConcurrent: options.readPipelines ?? 8,
     maxCommands: 512,
   });
+
+  const read = (keys: string[], members: MemberCheck[]): Promise<ReadResult> => {
+    if (keys.length === 0 && members.length === 0)
+      return Promise.resolve({ values: [], members: [] });
+    const t = now(); // member expiry: the caller's clock when the read is sent
+    const groups = planRead(keys, members, clustered);
+    return new Promise<ReadResult>((resolve, reject) => {
+      reads.add({
+        groups,
+        size: groups.reduce((n, g) => n + commandsOf(g), 0),
+        resolve: (raw) => {
+          let at = 0;
+          const replies = groups.map((g) => {
+            const values = g.keys.length > 0 ? (raw[at++] as unknown[]) : [];
+            const scores = raw.slice(at, at + g.members.length);
+            at += g.members.length;
+            return { values, scores };
+          });
+          resolve(readResult(keys.length, members.length, groups, replies, t));
+        },
+        reject,
+      });
+    });
+  };
+
+  const write = async (
+    key: string,
+    value: string,
+    expiresAt: number,
+    fence: Fence | undefined,
+    owners: string[] | undefined,
+  ): Promise<boolean> => {
+    const plan = planWrite(key, value, expiresAt, fence, owners, clustered);
+    await Promise.all(plan.before.map(run));
+    return Number(await run(plan.write)) === 1;
+  };
 
   const store: ValkeyStore = {
     name: options.name ?? "valkey",
@@ -149,120 +171,48 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       };
     },
 
-    async get(key) {
-      return str(await call((c) => c.get(key)));
+    get: async (key) => text(await call((c) => c.get(key))),
+
+    getMany: async (keys) => (await read(keys, [])).values,
+
+    read,
+
+    set: async (key, value, expiresAt, owners) => {
+      await write(key, value, expiresAt, undefined, owners);
     },
 
-    async getMany(keys) {
-      if (keys.length === 0) return [];
-      // glide splits a multi-slot MGET per slot in cluster mode and reassembles the order.
-      const values = await call((c) => c.mget(keys));
-      return values.map(str);
+    setIfFence: (key, value, expiresAt, fence, owners) =>
+      write(key, value, expiresAt, fence, owners),
+
+    deleteMany: async (keys) => {
+      await Promise.all(planDelete(keys, clustered).map(del));
     },
 
-    read(keys: string[], members: MemberCheck[]): Promise<ReadResult> {
-      if (keys.length === 0 && members.length === 0)
-        return Promise.resolve({ values: [], members: [] });
-      return new Promise<ReadResult>((resolve, reject) => {
-        const t = now();
-        reads.add({
-          keys,
-          members,
-          size: keys.length + members.length,
-          resolve: (raw) =>
-            resolve({
-              values: keys.map((_, i) => str(raw[i] as GlideString | null)),
-              members: members.map((_, i) => {
-                const score = raw[keys.length + i];
-                return typeof score === "number" && score > t;
-              }),
-            }),
-          reject,
-        });
-      });
-    },
-
-    async set(key, value, expiresAt, owners = []) {
-      const client = await handle.get();
-      const { local, remote } = splitOwners(client, key, owners);
-      const t = String(now());
-      const exp = ms(expiresAt);
-      await indexRemote(remote, key, exp, t);
-      await invoke("set", [key, ...local], [value, exp, t]);
-    },
-
-    async setIfFence(key, value, expiresAt, fence: Fence, owners = []) {
-      const client = await handle.get();
-      if (isCluster(client) && keySlot(fence.key) !== keySlot(key))
-        throw new Error(
-          `${PKG}: setIfFence needs the fence (${fence.key}) in the entry's cluster slot (${key}); give them one hash tag`,
-        );
-      const { local, remote } = splitOwners(client, key, owners);
-      const t = String(now());
-      const exp = ms(expiresAt);
-      await indexRemote(remote, key, exp, t);
-      const written = await invoke(
-        "setIfFence",
-        [key, fence.key, ...local],
-        [value, exp, t, String(fence.value)],
-      );
-      return written === 1;
-    },
-
-    async deleteMany(keys) {
-      if (keys.length === 0) return;
-      const client = await handle.get();
-      if (!isCluster(client)) {
-        await call((c) => c.del(keys));
+    deleteOwner: async (owner) => {
+      if (!clustered) {
+        await run(standaloneDeleteOwner(owner));
         return;
       }
-      await Promise.all([...groupBySlot(keys).values()].map((g) => call((c) => c.del(g))));
-    },
-
-    async deleteOwner(owner) {
-      const client = await handle.get();
-      if (!isCluster(client)) {
-        await invoke("deleteOwner", [owner], []);
-        return;
-      }
-      const read = (await call((c) => c.zrange(owner, { start: 0, end: -1 }))).map(
-        (m) => str(m) as string,
+      const members = (await call((c) => c.zrange(owner, { start: 0, end: -1 }))).map(
+        (m) => text(m) as string,
       );
-      if (read.length === 0) return;
-      const slot = keySlot(owner);
-      const groups = groupBySlot(read);
-      const local = groups.get(slot) ?? [];
-      groups.delete(slot);
-      await Promise.all([...groups.values()].map((g) => call((c) => c.del(g))));
-      await invoke("deleteOwnerLocal", [owner, ...local], read);
+      if (members.length === 0) return;
+      const { elsewhere, last } = planClusterDeleteOwner(owner, members);
+      await Promise.all(elsewhere.map(del));
+      await run(last);
     },
 
-    async incr(key, expiresAt) {
-      const v = await invoke(
-        "incr",
-        [key],
-        [expiresAt === undefined ? "" : ms(expiresAt), String(now())],
-      );
-      return Number(v);
+    incr: async (key, expiresAt) => Number(await run(incrCall(key, expiresAt))),
+
+    getCounter: async (key) => counterValue(await call((c) => c.get(key))),
+
+    addMember: async (set, member, expiresAt) => {
+      await run(addMemberCall(set, member, expiresAt));
     },
 
-    async getCounter(key) {
-      const v = str(await call((c) => c.get(key)));
-      if (v === undefined) return 0;
-      const n = Number(v);
-      return Number.isFinite(n) ? n : 0;
-    },
+    hasMember: async (set, member) => (await read([], [{ set, member }])).members[0] === true,
 
-    async addMember(set, member, expiresAt) {
-      await invoke("addMember", [set], [member, ms(expiresAt), String(now())]);
-    },
-
-    async hasMember(set, member) {
-      const score = await call((c) => c.zscore(set, member));
-      return typeof score === "number" && score > now();
-    },
-
-    async countMembers(set) {
+    countMembers: (set) => {
       const t = now();
       return call((c) =>
         c.zcount(set, { value: t, isInclusive: false }, InfBoundary.PositiveInfinity),

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { keySlot } from "@authcache/redis-protocol";
 import { rawCommand } from "@authcache/test-servers";
 import type { GlideClusterClient } from "@valkey/valkey-glide";
-import { createValkeyStore, keySlot, type ValkeyStore } from "../src/index.ts";
+import { createValkeyStore, type ValkeyStore } from "../src/index.ts";
 import { adminClient, type Backend, startBackend } from "./helpers.ts";
 
 const FAR = () => Date.now() + 3_600_000;

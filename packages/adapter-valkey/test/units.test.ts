@@ -1,20 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { InFlightLimiter, keySlot } from "../src/index.ts";
+import { InFlightLimiter } from "../src/index.ts";
 import { ReadBatcher, type ReadRequest } from "../src/read-batcher.ts";
-
-describe("keySlot", () => {
-  test("matches the cluster specification's CRC16 and hash tag rules", () => {
-    // Reference values from the Redis Cluster specification and CLUSTER KEYSLOT.
-    expect(keySlot("123456789")).toBe(0x31c3 % 16384);
-    expect(keySlot("foo")).toBe(12182);
-    expect(keySlot("{user1000}.following")).toBe(keySlot("user1000"));
-    expect(keySlot("{user1000}.followers")).toBe(keySlot("{user1000}.following"));
-    expect(keySlot("foo{}{bar}")).toBe(keySlot("foo{}{bar}")); // empty tag: whole key hashes
-    expect(keySlot("foo{}{bar}")).not.toBe(keySlot("bar"));
-    expect(keySlot("foo{{bar}}zap")).toBe(keySlot("{bar"));
-    expect(keySlot("a:{u:x%40y.com}:1")).toBe(keySlot("b:{u:x%40y.com}"));
-  });
-});
 
 describe("InFlightLimiter", () => {
   test("never exceeds its cap, counts scripts as their weight, and runs everything in order", async () => {

@@ -87,7 +87,7 @@ export function planWrite(
   const slot = clustered ? keySlot(key) : 0;
   if (fence && clustered && keySlot(fence.key) !== slot) {
     throw new Error(
-      `setIfFence needs fence.key (${fence.key}) in the cluster slot of key (${key}); give them one hash tag`,
+      `setIfFence needs the fence (fence.key ${fence.key}) in the cluster slot of the entry (key ${key}); give them one hash tag`,
     );
   }
   const here: string[] = [];

@@ -38,7 +38,7 @@ describe("rules", () => {
 describe("plans", () => {
   test("a cluster write refuses a fence in another slot, naming both keys", () => {
     expect(() => planWrite("{a}:e", "v", 10, { key: "{b}:f", value: 0 }, [], true)).toThrow(
-      /fence\.key \(\{b\}:f\).*key \(\{a\}:e\)/,
+      /fence \(fence\.key \{b\}:f\).*\(key \{a\}:e\)/,
     );
   });
 
