@@ -1,14 +1,16 @@
-import type { BusState, Store } from "./contracts.ts";
+import type { BusState, RevokedToken, Store } from "./contracts.ts";
 import { Engine, INVALID, type Plan, type StoreStep } from "./engine.ts";
 import type { Envelope } from "./envelope.ts";
+import type { AuthCacheError } from "./errors.ts";
 import type { BreakerState } from "./guard.ts";
 import type { UserOwnerKind } from "./key-codec.ts";
 import type { L1Entry } from "./l1-cache.ts";
 import { localKey, localSpace, localTag, NOT_REVOKED_SUB, userSub } from "./local-keys.ts";
+import { MAX_IDENTIFIER_LENGTH } from "./message.ts";
 import { type AuthCacheOptions, resolveOptions } from "./options.ts";
 import {
   type AuthContext,
-  canonicalTeamIds,
+  canonicalTeamIds as canonicalIds,
   copyContext,
   copyTeams,
   copyUser,
@@ -157,7 +159,8 @@ const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
 const RESOLVED_REVOKED: Promise<AuthContext<never>> = Promise.resolve(REVOKED);
 const RESOLVED_VOID: Promise<void> = Promise.resolve();
 const FENCE_LIFETIME_MS = 86_400_000;
-const SYNC_CONCURRENCY = 16;
+/** Revocations a sync applies, writes and publishes together (a few log entries). */
+const SYNC_CHUNK = 4_096;
 const never = (): boolean => false;
 const FLAT = -1;
 
@@ -172,14 +175,32 @@ function resolved(entry: L1Entry<unknown>): Promise<unknown> {
   return p;
 }
 
+/** Identifiers (e-mails, jtis, team ids) are bounded so that every log entry naming one fits
+ *  in MAX_LOG_ENTRY_BYTES: nothing is cached that could not be invalidated everywhere. */
+function tooLong(argument: string, v: string): TypeError {
+  return new TypeError(
+    `@authcache/core: ${argument} must be at most ${MAX_IDENTIFIER_LENGTH} characters ` +
+      `(UTF-16 code units), got ${v.length}`,
+  );
+}
+
 function checkString(argument: string, v: unknown): void {
   if (typeof v !== "string") throw typeError(argument, "a string", v);
+  if (v.length > MAX_IDENTIFIER_LENGTH) throw tooLong(argument, v);
 }
 
 function checkJti(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw typeError("jti", "a string, null or undefined", v);
+  if (v.length > MAX_IDENTIFIER_LENGTH) throw tooLong("jti", v);
   return v;
+}
+
+/** {@link canonicalIds}, with each team id bounded like every identifier. */
+function canonicalTeamIds(v: unknown, argument: string): string[] {
+  const ids = canonicalIds(v, argument);
+  for (const id of ids) if (id.length > MAX_IDENTIFIER_LENGTH) throw tooLong(argument, id);
+  return ids;
 }
 
 function checkBoolean(argument: string, v: unknown): void {
@@ -859,20 +880,21 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       (Symbol.iterator in iterable || Symbol.asyncIterator in iterable);
     if (!isIterable) throw typeError("source", "an iterable of revocations or a function", source);
     const e = this.e;
-    const c = e.codec;
-    const store = e.o.store;
-    const guard = e.storeGuard;
     let count = 0;
-    let batch: Promise<void>[] = [];
-    const flush = async (): Promise<void> => {
-      await Promise.all(batch);
-      batch = [];
-    };
+    let chunk: RevokedToken[] = [];
+    const storeFailures: AuthCacheError[] = [];
+    const busFailures: AuthCacheError[] = [];
     for await (const entry of iterable as AsyncIterable<unknown>) {
       const parsed = parseRevocation(entry);
       if (parsed === undefined) {
         e.o.logger.warn(
           "syncRevokedTokens: skipped an entry that is not a jti or { jti, expiresAt }",
+        );
+        continue;
+      }
+      if (parsed.jti.length > MAX_IDENTIFIER_LENGTH) {
+        e.o.logger.warn(
+          `syncRevokedTokens: skipped a jti longer than ${MAX_IDENTIFIER_LENGTH} characters`,
         );
         continue;
       }
@@ -884,19 +906,16 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       const deadline = parsed.expiresAt ?? now + e.o.revocationRetentionMs;
       if (!(deadline > now)) continue;
       count++;
-      e.revoked.add(parsed.jti, deadline, now);
-      e.l1.deleteOwner(localTag.jti(parsed.jti));
-      if (store !== undefined && guard !== undefined) {
-        const member = c.revokedMember(parsed.jti);
-        batch.push(
-          guard
-            .call("addMember", () => store.addMember(c.revoked(), member, deadline))
-            .catch((err: unknown) => e.storeFailed("addMember", err)),
-        );
-        if (batch.length >= SYNC_CONCURRENCY) await flush();
+      chunk.push({ jti: parsed.jti, expiresAt: deadline });
+      if (chunk.length >= SYNC_CHUNK) {
+        await e.revokeMany(chunk, storeFailures, busFailures);
+        chunk = [];
       }
     }
-    await flush();
+    if (chunk.length > 0) await e.revokeMany(chunk, storeFailures, busFailures);
+    // A store failure is counted and logged: the revoked sets and the log still carry them. A
+    // bus failure rejects: other instances may not have them; calling again is safe.
+    if (busFailures.length > 0) e.finish("syncRevokedTokens", [...busFailures, ...storeFailures]);
     return count;
   }
 

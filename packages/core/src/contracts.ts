@@ -89,6 +89,9 @@ export type InvalidationMessage =
   | { readonly type: "user"; readonly email: string }
   /** A token is revoked (until `expiresAt` when known). */
   | { readonly type: "revoke"; readonly jti: string; readonly expiresAt?: number }
+  /** Many tokens revoked at once (`syncRevokedTokens`), each until its own deadline. Core
+   *  splits a sync into several of these so each stays far below `MAX_LOG_ENTRY_BYTES`. */
+  | { readonly type: "revokeMany"; readonly revocations: readonly RevokedToken[] }
   /** One role of one user in one team. */
   | { readonly type: "role"; readonly email: string; readonly teamId: string }
   /** Every role in one team. */
@@ -101,6 +104,12 @@ export type InvalidationMessage =
   | { readonly type: "team"; readonly email: string }
   /** Every kind, on every instance; revocations survive. */
   | { readonly type: "all"; readonly generation: number };
+
+/** One revoked token of a `revokeMany` entry: revoked until `expiresAt` (epoch ms). */
+export interface RevokedToken {
+  readonly jti: string;
+  readonly expiresAt: number;
+}
 
 /** Callbacks a bus follower drives, in log order. */
 export interface BusHandlers {

@@ -1,4 +1,10 @@
-import type { BusState, InvalidationMessage, Store, Unsubscribe } from "./contracts.ts";
+import type {
+  BusState,
+  InvalidationMessage,
+  RevokedToken,
+  Store,
+  Unsubscribe,
+} from "./contracts.ts";
 import { decodeEnvelope, type Envelope, encodeEnvelope, type Kind } from "./envelope.ts";
 import { type AuthCacheError, BusError, InvalidationError, StoreError } from "./errors.ts";
 import { ExpiringSet } from "./expiring-set.ts";
@@ -6,6 +12,7 @@ import { Guard } from "./guard.ts";
 import { createKeyCodec, type KeyCodec } from "./key-codec.ts";
 import { L1Cache } from "./l1-cache.ts";
 import { localSpace, localTag, userSub } from "./local-keys.ts";
+import { encodeMessage, revocationEntries } from "./message.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { SingleFlight } from "./singleflight.ts";
 
@@ -106,6 +113,8 @@ const zeroCounters = (): Counters => ({
 /** A ticket stashed by a get miss waits this long for the matching set. */
 const PENDING_MAX_AGE_MS = 30_000;
 const PENDING_MAX = 1_024;
+/** Store calls a sync of revocations keeps in flight at once. */
+const SYNC_CONCURRENCY = 16;
 const TRUST_ALWAYS = 0;
 const TRUST_BUS = 1;
 
@@ -475,10 +484,48 @@ export class Engine {
     }
   }
 
+  /**
+   * Revocations loaded by `syncRevokedTokens`: applied here, added to L2's revoked set (16 at a
+   * time), published in `revokeMany` entries (see revocationEntries), applied again. Store and
+   * bus failures go to their own lists: the caller decides which ones reject.
+   */
+  async revokeMany(
+    revocations: readonly RevokedToken[],
+    storeFailures: AuthCacheError[],
+    busFailures: AuthCacheError[],
+  ): Promise<void> {
+    const message: InvalidationMessage = { type: "revokeMany", revocations };
+    this.apply(message);
+    const c = this.codec;
+    const set = c.revoked();
+    const phases: StoreStep[][] = [];
+    for (let i = 0; i < revocations.length; i += SYNC_CONCURRENCY) {
+      phases.push(
+        revocations.slice(i, i + SYNC_CONCURRENCY).map((r) => {
+          const member = c.revokedMember(r.jti);
+          return (s: Store) => s.addMember(set, member, r.expiresAt);
+        }),
+      );
+    }
+    await this.runPhases(phases, storeFailures);
+    for (const entry of revocationEntries(revocations)) await this.publish(entry, busFailures);
+    this.apply(message);
+  }
+
   private async publish(message: InvalidationMessage, failures: AuthCacheError[]): Promise<void> {
     const bus = this.o.bus;
     const guard = this.busGuard;
     if (bus === undefined || guard === undefined) return;
+    try {
+      // Refused before the bus is called (and its breaker counts a failure): every follower
+      // would drop an entry above MAX_LOG_ENTRY_BYTES.
+      encodeMessage(message);
+    } catch (e) {
+      this.counters.busErrors++;
+      this.o.logger.warn("bus publish refused", { error: String(e) });
+      failures.push(new BusError("publish", bus.name, { cause: e }));
+      return;
+    }
     try {
       await guard.call("publish", () => bus.publish(message));
     } catch (e) {
@@ -488,7 +535,7 @@ export class Engine {
     }
   }
 
-  private finish(operation: string, failures: AuthCacheError[]): void {
+  finish(operation: string, failures: AuthCacheError[]): void {
     if (failures.length === 0) return;
     this.counters.invalidationErrors++;
     const error = new InvalidationError(operation, failures);
@@ -545,6 +592,17 @@ export class Engine {
         this.revoked.add(m.jti, m.expiresAt ?? now + this.o.revocationRetentionMs, now);
         l1.deleteOwner(localTag.jti(m.jti));
         this.markStale((t) => t.plan.jti === m.jti);
+        return;
+      }
+      case "revokeMany": {
+        const now = this.o.now();
+        const jtis = new Set<string>();
+        for (const r of m.revocations) {
+          this.revoked.add(r.jti, r.expiresAt, now);
+          l1.deleteOwner(localTag.jti(r.jti));
+          jtis.add(r.jti);
+        }
+        this.markStale((t) => t.plan.jti !== undefined && jtis.has(t.plan.jti));
         return;
       }
       case "all":

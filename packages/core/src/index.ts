@@ -8,6 +8,7 @@ export type {
   InvalidationMessage,
   MemberCheck,
   ReadResult,
+  RevokedToken,
   Store,
   Unsubscribe,
 } from "./contracts.ts";
@@ -45,6 +46,7 @@ export {
   encodeMessage,
   MAX_IDENTIFIER_LENGTH,
   MAX_LOG_ENTRY_BYTES,
+  REVOCATION_BATCH_BYTES,
 } from "./message.ts";
 export type { AuthCacheOptions, TtlOptions } from "./options.ts";
 export { DEFAULT_REDACT_FIELDS } from "./options.ts";

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { InvalidationMessage } from "./contracts.ts";
+import type { InvalidationMessage, RevokedToken } from "./contracts.ts";
 
 /**
  * The largest log entry, in UTF-8 bytes of its encoded form, that a follower applies: a longer
@@ -17,9 +17,49 @@ export const MAX_LOG_ENTRY_BYTES = 1_000_000;
  */
 export const MAX_IDENTIFIER_LENGTH = 16_384;
 
-/** The wire form of a log entry: compact JSON, versioned. Adapters store it as one string. */
+/**
+ * The size `syncRevokedTokens` aims at for one `revokeMany` entry: large enough for about a
+ * thousand UUID jtis, small enough that a follower reading a page of entries holds a few MB. An
+ * entry of a single worst-case jti may exceed it; it never exceeds {@link MAX_LOG_ENTRY_BYTES}.
+ */
+export const REVOCATION_BATCH_BYTES = 64 * 1024;
+
+/** The wire form of a log entry: compact JSON, versioned. Adapters store it as one string.
+ *  Throws a RangeError for an entry above {@link MAX_LOG_ENTRY_BYTES}: every follower would
+ *  drop it, so it must never be appended. */
 export function encodeMessage(message: InvalidationMessage): string {
-  return JSON.stringify({ v: 1, ...message });
+  const raw = JSON.stringify({ v: 1, ...message });
+  if (raw.length > MAX_LOG_ENTRY_BYTES / 3 && utf8Length(raw) > MAX_LOG_ENTRY_BYTES) {
+    throw new RangeError(
+      `@authcache/core: a "${message.type}" log entry of ${utf8Length(raw)} bytes is above ` +
+        `MAX_LOG_ENTRY_BYTES (${MAX_LOG_ENTRY_BYTES}); every follower would drop it`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * Splits revocations into `revokeMany` entries of at most {@link REVOCATION_BATCH_BYTES} each
+ * (a single revocation larger than that gets an entry of its own), in order.
+ */
+export function revocationEntries(revocations: readonly RevokedToken[]): InvalidationMessage[] {
+  const empty = utf8Length(encodeMessage({ type: "revokeMany", revocations: [] }));
+  const entries: InvalidationMessage[] = [];
+  let batch: RevokedToken[] = [];
+  let size = empty;
+  for (const r of revocations) {
+    // The item as it encodes, plus its separating comma.
+    const item = utf8Length(JSON.stringify({ jti: r.jti, expiresAt: r.expiresAt })) + 1;
+    if (batch.length > 0 && size + item > REVOCATION_BATCH_BYTES) {
+      entries.push({ type: "revokeMany", revocations: batch });
+      batch = [];
+      size = empty;
+    }
+    batch.push(r);
+    size += item;
+  }
+  if (batch.length > 0) entries.push({ type: "revokeMany", revocations: batch });
+  return entries;
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";
@@ -50,6 +90,19 @@ export function decodeMessage(raw: unknown): InvalidationMessage | undefined {
       return typeof o.expiresAt === "number" && Number.isFinite(o.expiresAt)
         ? { type: "revoke", jti: o.jti, expiresAt: o.expiresAt }
         : undefined;
+    }
+    case "revokeMany": {
+      if (!Array.isArray(o.revocations)) return undefined;
+      const revocations: RevokedToken[] = [];
+      for (const r of o.revocations as unknown[]) {
+        if (typeof r !== "object" || r === null) return undefined;
+        const { jti, expiresAt } = r as Record<string, unknown>;
+        if (!isString(jti) || typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) {
+          return undefined;
+        }
+        revocations.push({ jti, expiresAt });
+      }
+      return { type: "revokeMany", revocations };
     }
     case "role":
       return isString(o.email) && isString(o.teamId)
