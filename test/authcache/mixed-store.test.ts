@@ -62,6 +62,18 @@ async function writeAll(store: Store, p: string): Promise<void> {
   await store.addMember(k.revoked, "j1", EXP - 1000); // an earlier deadline never shortens
 }
 
+/** Calls per read of each command in an `INFO commandstats` reply, leaving out the
+ *  commands the test itself sends (CONFIG RESETSTAT, INFO). */
+function commandCalls(info: string, reads: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
+    const name = m[1] as string;
+    if (name.startsWith("config") || name === "info") continue;
+    out[name] = Number(m[2]) / reads;
+  }
+  return out;
+}
+
 const backends = [
   ["redis", false],
   ["valkey", false],
@@ -136,6 +148,29 @@ for (const [kind, clustered] of backends) {
         pexpiretime: EXP + 5000,
       });
     });
+
+    if (!clustered) {
+      test("a context read costs the same two commands on either adapter (MGET + ZSCORE)", async () => {
+        const p = prefix();
+        const k = keysOf(p);
+        await writeAll(stores.ioredis, p);
+        const reads = 50;
+        const perRead: Record<string, Record<string, number>> = {};
+        for (const side of ["ioredis", "valkey"] as const) {
+          await admin.config("RESETSTAT");
+          for (let i = 0; i < reads; i++) {
+            // The read core makes on an L1 miss of a context: entry, gen:all, fence, revocation.
+            await stores[side].read(
+              [k.entry, k.plainCounter, k.fence],
+              [{ set: k.revoked, member: "j1" }],
+            );
+          }
+          perRead[side] = commandCalls(String(await admin.info("commandstats")), reads);
+        }
+        expect(perRead.valkey).toEqual(perRead.ioredis as Record<string, number>);
+        expect(perRead.ioredis).toEqual({ mget: 1, zscore: 1 });
+      });
+    }
 
     for (const [writer, reader] of [
       ["ioredis", "valkey"],
