@@ -45,6 +45,8 @@ export interface MemoryBus extends InvalidationBus {
   recreate(): void;
   /** Appends `raw` as it is (bypassing `encodeMessage`): a malformed entry from another system. */
   appendRaw(raw: string): void;
+  /** Makes this view's reads travel `ms` each way (a slow network; 0 turns it off). */
+  setLatency(ms: number): void;
   /** Entries the shared log holds now. */
   readonly length: number;
   /** The sequence number of the newest entry (entries appended in this epoch). */
@@ -79,6 +81,7 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
   const blockMs = Math.max(1, Math.floor(confirmIntervalMs / 2));
   const waiters = new Set<Waiter>();
   let deaf = false;
+  let latencyMs = 0;
   let connected = true;
   let closed = false;
   let reconnect: ReturnType<typeof setTimeout> | undefined;
@@ -120,12 +123,18 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
     }
   };
 
+  const travel = () => (latencyMs > 0 ? new Promise((r) => setTimeout(r, latencyMs)) : undefined);
+
   const reader: LogReader = {
     async end() {
+      await travel();
       await usable();
-      return { epoch: log.epoch, seq: log.head };
+      const end = { epoch: log.epoch, seq: log.head };
+      await travel();
+      return end;
     },
     async read(after, limit) {
+      await travel();
       await usable();
       if (after.epoch === log.epoch && log.head <= after.seq) {
         const stop = log.onAppend(wakeAll);
@@ -137,7 +146,9 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
         await usable();
       }
       const entries = log.after(after.seq, limit).map((e) => ({ seq: e.seq, data: e.raw }));
-      return { epoch: log.epoch, head: log.head, entries };
+      const read = { epoch: log.epoch, head: log.head, entries };
+      await travel();
+      return read;
     },
     close() {},
   };
@@ -216,6 +227,9 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
     },
     appendRaw(raw: string) {
       log.append(raw);
+    },
+    setLatency(ms: number) {
+      latencyMs = Math.max(0, ms);
     },
   };
   return bus;

@@ -40,6 +40,9 @@ export function memoryBusSuite(createMemoryBus) {
         interrupt: (bus) => asMemory(bus).interrupt(),
         trim: (keep) => root.trim(keep),
         appendRaw: (raw) => root.appendRaw(raw),
+        remove: (fromEnd) => root.remove(fromEnd),
+        recreate: () => root.recreate(),
+        delay: (bus, ms) => asMemory(bus).setLatency(ms),
         close: () => root.close(),
       };
     },

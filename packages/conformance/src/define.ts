@@ -26,12 +26,22 @@ export interface BusTestContext {
   readonly tag: string;
 }
 
-export type BusHook = "pause" | "resume" | "interrupt" | "trim" | "appendRaw";
+export type BusHook =
+  | "pause"
+  | "resume"
+  | "interrupt"
+  | "trim"
+  | "appendRaw"
+  | "remove"
+  | "recreate"
+  | "delay";
 
 export interface BusTest {
   readonly name: string;
   /** Hooks of `TestLog` this test calls; a missing one requires a named opt-out. */
   readonly needs?: readonly BusHook[];
+  /** Its own budget when it needs more than the suite's. */
+  readonly timeoutMs?: number;
   run(ctx: BusTestContext): Promise<void>;
 }
 

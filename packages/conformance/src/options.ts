@@ -71,6 +71,16 @@ export interface TestLog {
   /** Appends `raw` to the log as it is, bypassing `encodeMessage` (a malformed entry written by
    *  another system). Followers must drop it, count it in `bus.dropped`, and carry on. */
   appendRaw?(raw: string): Promise<void> | void;
+  /** Deletes one entry, `fromEnd` places before the newest (0: the newest), as `XDEL` or a
+   *  `DELETE` by id would: a hole in the log. Needed by "gap: ...". */
+  remove?(fromEnd: number): Promise<void> | void;
+  /** Deletes the log with its identity and lets it be created again by the next append (a
+   *  flushed database, a dropped table, a server restarted without persistence). Needed by
+   *  "epoch: ...". */
+  recreate?(): Promise<void> | void;
+  /** Adds `ms` of latency each way to `bus`'s follower reads (requests and replies both wait),
+   *  as a slow network would. Needed by "dating: ...". */
+  delay?(bus: InvalidationBus, ms: number): Promise<void> | void;
   /** Releases the log (delete the stream / table). Runs after the test's buses are closed. */
   close?(): Promise<void>;
 }

@@ -1,5 +1,8 @@
 import { confirmTests } from "./confirm.ts";
+import { datingTests } from "./dating.ts";
 import { deliveryTests } from "./delivery.ts";
+import { epochTests } from "./epoch.ts";
+import { gapTests } from "./gaps.ts";
 import { lifecycleTests } from "./lifecycle.ts";
 import { malformedTests } from "./malformed.ts";
 import { orderTests } from "./order.ts";
@@ -19,6 +22,9 @@ export const busSuite = [
   ...malformedTests,
   ...pauseTests,
   ...trimTests,
+  ...gapTests,
+  ...epochTests,
+  ...datingTests,
   ...reconnectTests,
   ...lifecycleTests,
 ] as const;
