@@ -64,8 +64,12 @@ export interface AuthCacheStats {
   readonly l1Evictions: number;
   /** Live revocations known to this instance. */
   readonly revokedCount: number;
-  /** Fills not cached because an invalidation overlapped their load. */
+  /** Fills and sets not cached because an invalidation overlapped their load, or followed a
+   *  get miss of the entry kept for the set (see the README), or may have (counted below too). */
   readonly staleFillsRejected: number;
+  /** Sets refused because the get misses they may follow were dropped (more than 1 024
+   *  entries missed within 30 s) and an invalidation was applied since. */
+  readonly untrackedSetsRejected: number;
   readonly loaderCalls: number;
   /** L2 payloads that failed to decode (each counted as a miss). */
   readonly decodeErrors: number;
@@ -463,26 +467,30 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     onRevoked?: unknown,
   ): Promise<unknown> {
     const e = this.e;
-    return e.flights.run(plan.l1Key, async () => {
-      const r = await e.lookup(plan);
-      if (r.state === "hit") return r.value;
-      if (r.state === "revoked") return onRevoked;
-      let value: unknown;
-      try {
-        e.counters.loaderCalls++;
-        const loaded = await loader();
-        if (loaded === undefined || (loaded === null && plan.kind !== "role")) {
+    return e.flights.run(
+      plan.l1Key,
+      async () => {
+        const r = await e.lookup(plan);
+        if (r.state === "hit") return r.value;
+        if (r.state === "revoked") return onRevoked;
+        let value: unknown;
+        try {
+          e.counters.loaderCalls++;
+          const loaded = await loader();
+          if (loaded === undefined || (loaded === null && plan.kind !== "role")) {
+            e.close(r.ticket);
+            return undefined;
+          }
+          value = copy(loaded);
+        } catch (err) {
           e.close(r.ticket);
-          return undefined;
+          throw err;
         }
-        value = copy(loaded);
-      } catch (err) {
-        e.close(r.ticket);
-        throw err;
-      }
-      await e.fill(r.ticket, value);
-      return value;
-    });
+        await e.fill(r.ticket, value);
+        return value;
+      },
+      { plan },
+    );
   }
 
   /** Cached value, or {@link load}. */
@@ -783,7 +791,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     const ids = canonicalTeamIds(teamIds, "teamIds");
     if (!this.enabled || ids.length === 0) return undefined;
     const v = this.fromL1(localKey.mem(email, ids))?.value as boolean | undefined;
-    if (v === undefined) this.e.counters.misses++;
+    if (v === undefined) {
+      this.e.counters.misses++;
+      // Kept like an async miss: a set after it and an invalidation is refused.
+      this.e.stashSync(this.memPlan(email, ids), this.e.o.now());
+    }
     return v;
   }
 
@@ -796,10 +808,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     const key = localKey.mem(email, ids);
     const now = e.o.now();
     if (!e.trusted(now)) return;
-    if (e.pendingIsStale(key)) {
-      e.counters.staleFillsRejected++;
-      return;
-    }
+    if (e.syncSetRefused(key, now)) return;
     e.l1.set(key, valid, e.l1Expiry(now, e.o.ttl.team), now, [localTag.memOfUser(email)]);
   }
 
@@ -1029,6 +1038,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       l1Evictions: e.l1.evictions - this.l1EvictionsBase,
       revokedCount: e.revoked.countLive(now),
       staleFillsRejected: c.staleFillsRejected,
+      untrackedSetsRejected: c.untrackedSetsRejected,
       loaderCalls: c.loaderCalls,
       decodeErrors: c.decodeErrors,
       invalidations: c.invalidations,

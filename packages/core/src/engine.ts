@@ -13,6 +13,7 @@ import { createKeyCodec, type KeyCodec } from "./key-codec.ts";
 import { L1Cache } from "./l1-cache.ts";
 import { localSpace, localTag, userSub } from "./local-keys.ts";
 import { encodeMessage, revocationEntries } from "./message.ts";
+import { MissRecords } from "./miss-records.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { SingleFlight } from "./singleflight.ts";
 
@@ -84,6 +85,7 @@ export interface Counters {
   l2Misses: number;
   l2Errors: number;
   staleFillsRejected: number;
+  untrackedSetsRejected: number;
   loaderCalls: number;
   decodeErrors: number;
   invalidations: number;
@@ -101,6 +103,7 @@ const zeroCounters = (): Counters => ({
   l2Misses: 0,
   l2Errors: 0,
   staleFillsRejected: 0,
+  untrackedSetsRejected: 0,
   loaderCalls: 0,
   decodeErrors: 0,
   invalidations: 0,
@@ -110,9 +113,6 @@ const zeroCounters = (): Counters => ({
   busResets: 0,
 });
 
-/** A ticket stashed by a get miss waits this long for the matching set. */
-const PENDING_MAX_AGE_MS = 30_000;
-const PENDING_MAX = 1_024;
 /** Store calls a sync of revocations keeps in flight at once. */
 const SYNC_CONCURRENCY = 16;
 const TRUST_ALWAYS = 0;
@@ -131,7 +131,9 @@ export class Engine {
   readonly l1: L1Cache<unknown>;
   readonly codec: KeyCodec;
   readonly revoked = new ExpiringSet();
-  readonly flights = new SingleFlight<unknown>();
+  /** Loads in flight, tagged with their plan: an applied invalidation detaches the ones it
+   *  touches from later callers. */
+  readonly flights = new SingleFlight<unknown, { readonly plan: Plan }>();
   readonly storeGuard: Guard | undefined;
   readonly busGuard: Guard | undefined;
   counters: Counters = zeroCounters();
@@ -140,7 +142,8 @@ export class Engine {
   lastCaughtUp = Number.NEGATIVE_INFINITY;
   private readonly trustMode: number;
   private readonly tickets = new Set<Ticket>();
-  private readonly pending = new Map<string, Ticket>();
+  /** The get misses a following set is judged against (get-then-set). */
+  readonly misses = new MissRecords();
   private busDroppedBase = 0;
   private unsubscribe: Unsubscribe | undefined;
   private offState: Unsubscribe | undefined;
@@ -213,11 +216,7 @@ export class Engine {
     const now = this.o.now();
     this.l1.sweep(now, budget);
     this.revoked.sweep(now, budget);
-    for (const [key, t] of this.pending) {
-      if (now - t.createdAt <= PENDING_MAX_AGE_MS) break;
-      this.pending.delete(key);
-      this.tickets.delete(t);
-    }
+    this.misses.sweep(now, budget);
   }
 
   // ---------------------------------------------------------------- reads and fills
@@ -242,38 +241,38 @@ export class Engine {
     this.tickets.delete(ticket);
   }
 
-  /** Keeps a get miss's ticket for the set that usually follows (the get-then-set pattern). */
+  /** Keeps a get miss (its ticket's fences) for the set that usually follows (get-then-set);
+   *  the ticket itself is done. */
   stash(ticket: Ticket): void {
-    const key = ticket.plan.l1Key;
-    const previous = this.pending.get(key);
-    if (previous !== undefined) {
-      this.tickets.delete(previous);
-      this.pending.delete(key);
-    }
-    this.pending.set(key, ticket);
-    if (this.pending.size > PENDING_MAX) {
-      const oldest = this.pending.keys().next();
-      if (!oldest.done) {
-        const t = this.pending.get(oldest.value);
-        this.pending.delete(oldest.value);
-        if (t !== undefined) this.tickets.delete(t);
-      }
-    }
+    this.tickets.delete(ticket);
+    this.misses.add(ticket, this.o.now());
   }
 
-  /** Takes the stashed ticket of an earlier miss of `l1Key`, if it is recent. */
-  takePending(l1Key: string, now: number): Ticket | undefined {
-    const t = this.pending.get(l1Key);
-    if (t === undefined) return undefined;
-    this.pending.delete(l1Key);
-    if (now - t.createdAt <= PENDING_MAX_AGE_MS) return t;
-    this.tickets.delete(t);
-    return undefined;
+  /** Keeps a miss of the L1-only sync pair (no fences read: a set after it writes L1 only). */
+  stashSync(plan: Plan, now: number): void {
+    this.misses.add(
+      {
+        plan,
+        createdAt: now,
+        stale: false,
+        readOk: false,
+        revoked: false,
+        fence: 0,
+        g: 0,
+        tg: undefined,
+      },
+      now,
+    );
   }
 
-  /** Whether a stashed ticket says an invalidation happened since the miss (sync pair). */
-  pendingIsStale(l1Key: string): boolean {
-    return this.pending.get(l1Key)?.stale === true;
+  /** Whether an L1-only set of `l1Key` must be refused (counted), by the rule of
+   *  {@link prepare}. */
+  syncSetRefused(l1Key: string, now: number): boolean {
+    const rule = this.misses.rule(l1Key, now);
+    if (rule.verdict === "accept") return false;
+    if (rule.verdict === "untracked") this.counters.untrackedSetsRejected++;
+    this.counters.staleFillsRejected++;
+    return true;
   }
 
   /** The L1-miss path: one L2 read (entry, fences, revoked-set check), write-through on hit. */
@@ -359,13 +358,30 @@ export class Engine {
     }
   }
 
-  /** A ticket for a set that had no preceding miss: reads the fences now. */
+  /**
+   * The ticket of a set. After kept misses of its entry: refused (stale) if an invalidation
+   * touching the entry followed any of them, else fenced by what the oldest of them read. With
+   * no kept miss: fenced from now (the fences are read now). A set whose misses may have been
+   * dropped (the bound) is refused if any invalidation was applied since, else L1 only.
+   */
   async prepare(plan: Plan): Promise<Ticket> {
     const now = this.o.now();
-    const stashed = this.takePending(plan.l1Key, now);
-    if (stashed !== undefined) return stashed;
+    const rule = this.misses.rule(plan.l1Key, now);
     const ticket = this.open(plan, now);
-    await this.read(ticket);
+    if (rule.verdict !== "accept") {
+      if (rule.verdict === "untracked") this.counters.untrackedSetsRejected++;
+      ticket.stale = true;
+      return ticket;
+    }
+    const f = rule.fences;
+    if (f !== undefined) {
+      ticket.fence = f.fence;
+      ticket.g = f.g;
+      ticket.tg = f.tg;
+      ticket.readOk = f.readOk && !rule.l1Only;
+    } else if (!rule.l1Only) {
+      await this.read(ticket);
+    }
     return ticket;
   }
 
@@ -393,6 +409,7 @@ export class Engine {
             );
             if (written !== true) {
               this.counters.staleFillsRejected++;
+              this.misses.fenceMoved(plan.l1Key);
               return false;
             }
           } else {
@@ -617,8 +634,12 @@ export class Engine {
     this.markStale(() => true);
   }
 
-  private markStale(match: (t: Ticket) => boolean): void {
+  /** Marks matching tickets stale, the matching kept misses too, and detaches matching loads
+   *  in flight from later callers. */
+  private markStale(match: (t: { readonly plan: Plan }) => boolean): void {
     for (const t of this.tickets) if (!t.stale && match(t)) t.stale = true;
+    this.misses.markStale(match);
+    this.flights.detach(match);
   }
 
   // ---------------------------------------------------------------- bus follower
@@ -697,7 +718,7 @@ export class Engine {
     this.offState = undefined;
     this.lastCaughtUp = Number.NEGATIVE_INFINITY;
     this.flush();
-    this.pending.clear();
+    this.misses.clear();
   }
 }
 

@@ -1,26 +1,52 @@
-/** Runs one call per key at a time: concurrent callers of the same key share its promise. */
-export class SingleFlight<T> {
-  private readonly flights = new Map<string, Promise<T>>();
+interface Flight<T, Tag> {
+  readonly promise: Promise<T>;
+  readonly tag: Tag | undefined;
+}
 
-  /** Number of calls in flight. */
+/**
+ * Runs one call per key at a time: concurrent callers of the same key share its promise. A
+ * call can be detached (see {@link detach}): its callers so far still get its result, and the
+ * next caller of its key starts a new call.
+ */
+export class SingleFlight<T, Tag = unknown> {
+  private readonly flights = new Map<string, Flight<T, Tag>>();
+
+  /** Number of calls in flight that new callers can still join. */
   get size(): number {
     return this.flights.size;
   }
 
-  /** Returns the in-flight promise for `key`, or starts `fn` and shares it until it settles. */
-  run(key: string, fn: () => Promise<T>): Promise<T> {
+  /** Returns the in-flight promise for `key`, or starts `fn` (remembering `tag` for
+   *  {@link detach}) and shares it until it settles or is detached. */
+  run(key: string, fn: () => Promise<T>, tag?: Tag): Promise<T> {
     const running = this.flights.get(key);
-    if (running !== undefined) return running;
+    if (running !== undefined) return running.promise;
     let p: Promise<T>;
     try {
       p = fn();
     } catch (e) {
       p = Promise.reject(e);
     }
-    const shared = p.finally(() => {
-      if (this.flights.get(key) === shared) this.flights.delete(key);
-    });
-    this.flights.set(key, shared);
-    return shared;
+    const flight: Flight<T, Tag> = {
+      promise: p.finally(() => {
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      }),
+      tag,
+    };
+    this.flights.set(key, flight);
+    return flight.promise;
+  }
+
+  /** Detaches every call in flight whose tag matches: later callers of its key start anew.
+   *  Returns how many were detached. */
+  detach(match: (tag: Tag) => boolean): number {
+    let n = 0;
+    for (const [key, f] of this.flights) {
+      if (f.tag !== undefined && match(f.tag)) {
+        this.flights.delete(key);
+        n++;
+      }
+    }
+    return n;
   }
 }

@@ -38,4 +38,60 @@ describe("SingleFlight", () => {
     });
     await expect(sync).rejects.toThrow("sync");
   });
+
+  test("detach: callers so far keep the detached call, later callers of its key start a new one", async () => {
+    const sf = new SingleFlight<string, { user: string }>();
+    let runs = 0;
+    const releases: ((v: string) => void)[] = [];
+    const fn = () => {
+      runs++;
+      return new Promise<string>((r) => {
+        releases.push(r);
+      });
+    };
+    const early = sf.run("k", fn, { user: "u" });
+    const joined = sf.run("k", fn, { user: "u" });
+    const other = sf.run("o", fn, { user: "v" });
+    const untagged = sf.run("n", fn);
+    expect(sf.detach((t) => t.user === "u")).toBe(1);
+    expect(sf.size).toBe(2);
+    const late = sf.run("k", fn, { user: "u" });
+    expect(runs).toBe(4);
+    releases[0]?.("old");
+    releases[3]?.("new");
+    releases[1]?.("other");
+    releases[2]?.("untagged");
+    expect(await Promise.all([early, joined, late, other, untagged])).toEqual([
+      "old",
+      "old",
+      "new",
+      "other",
+      "untagged",
+    ]);
+    // The detached call settling does not remove its successor ...
+    expect(sf.size).toBe(0);
+    const again = sf.run("k", fn, { user: "u" });
+    const p = sf.run("k", fn, { user: "u" });
+    releases[4]?.("x");
+    expect(await Promise.all([again, p])).toEqual(["x", "x"]);
+    expect(runs).toBe(5);
+  });
+
+  test("a detached call that settles after its successor started leaves the successor joinable", async () => {
+    const sf = new SingleFlight<number, string>();
+    const releases: ((v: number) => void)[] = [];
+    const fn = () =>
+      new Promise<number>((r) => {
+        releases.push(r);
+      });
+    const first = sf.run("k", fn, "k");
+    sf.detach(() => true);
+    const second = sf.run("k", fn, "k");
+    releases[0]?.(1);
+    expect(await first).toBe(1);
+    expect(sf.size).toBe(1);
+    expect(sf.run("k", fn, "k")).toBe(second);
+    releases[1]?.(2);
+    expect(await second).toBe(2);
+  });
 });
