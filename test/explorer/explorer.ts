@@ -1,0 +1,180 @@
+/**
+ * The model-based explorer of the staleness promise: fast-check generates action sequences
+ * (see actions.ts), each runs on a fresh fleet (run.ts) against the ground truth (model.ts),
+ * and a failure shrinks to a minimal sequence printed with its seed and path.
+ *
+ * Replay: AUTHCACHE_SEED=<seed> runs that seed (generation and shrinking again);
+ * AUTHCACHE_SEED=<seed>:<path> replays exactly the shrunk counterexample fast-check printed.
+ */
+import { createMemoryBus, createMemoryStore } from "@authcache/adapter-memory";
+import fc from "fast-check";
+import { type Action, actionArb, formatActions } from "./actions.ts";
+import { T0 } from "./model.ts";
+import { type Backend, Run } from "./run.ts";
+
+export interface Totals {
+  runs: number;
+  actions: number;
+  faults: number;
+  invalidations: number;
+  loads: number;
+  reads: number;
+  checked: number;
+}
+
+export interface Outcome {
+  readonly backend: string;
+  readonly seed: number;
+  readonly failed: boolean;
+  /** The report to print (counterexample, violations, replay line) when failed. */
+  readonly report: string;
+  readonly numRuns: number;
+  readonly totals: Totals;
+}
+
+export interface ExploreOptions {
+  readonly seed: number;
+  readonly path?: string;
+  readonly numRuns: number;
+  readonly maxActions?: number;
+  /** Stop generating new runs after this many ms (shrinking still finishes). */
+  readonly budgetMs?: number;
+}
+
+const immediate = () => new Promise<void>((r) => setImmediate(r));
+
+/** A fleet on the memory store and log with a fake clock: deterministic. */
+export function memoryBackend(): Backend {
+  const clock = { t: T0 };
+  const now = () => clock.t;
+  const store = createMemoryStore({ now });
+  // The ticker never fires on its own: the explorer confirms when its clock says so.
+  const bus = createMemoryBus({ confirmIntervalMs: 1_000_000_000, now, maxLength: 10_000 });
+  return {
+    name: "memory",
+    maxStaleMs: 1_000,
+    now,
+    async advance(ms) {
+      clock.t += ms;
+    },
+    async settle() {
+      await immediate();
+      await immediate();
+    },
+    store,
+    view() {
+      const v = bus.connect();
+      return {
+        bus: v,
+        native: {
+          setDeaf: (d) => v.setDeaf(d),
+          trim: (keep) => v.trim(keep),
+          // Hearing again confirms at once: a confirmation at the current fake time.
+          confirm: () => v.setDeaf(false),
+        },
+      };
+    },
+    trim: (keep) => bus.trim(keep),
+    // Timeouts never fire on their own (a held call is released or failed by the explorer).
+    cacheOptions: { l2: { timeoutMs: 3_600_000, breaker: { failures: 5, resetMs: 1_000 } } },
+    async close() {
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+/** Runs the explorer; never throws for a violation (the outcome says), so callers report. */
+export async function explore(
+  makeBackend: () => Backend | Promise<Backend>,
+  options: ExploreOptions,
+): Promise<Outcome> {
+  const totals: Totals = {
+    runs: 0,
+    actions: 0,
+    faults: 0,
+    invalidations: 0,
+    loads: 0,
+    reads: 0,
+    checked: 0,
+  };
+  let backendName = "?";
+  const deadline = options.budgetMs === undefined ? Infinity : Date.now() + options.budgetMs;
+  const property = fc.asyncProperty(
+    fc.integer({ min: 2, max: 3 }),
+    fc.array(actionArb, { minLength: 1, maxLength: options.maxActions ?? 40, size: "max" }),
+    async (instances: number, actions: Action[]) => {
+      const backend = await makeBackend();
+      backendName = backend.name;
+      const run = new Run(backend, instances);
+      try {
+        for (const a of actions) await run.step(a);
+        await run.quiesce();
+      } finally {
+        await run.close();
+        await backend.close();
+      }
+      totals.runs++;
+      totals.actions += run.stats.actions;
+      totals.faults += run.stats.faults;
+      totals.invalidations += run.stats.invalidations;
+      totals.loads += run.stats.loads;
+      totals.reads += run.gt.reads;
+      totals.checked += run.gt.checked;
+      const v = run.gt.violations;
+      if (v.length > 0) {
+        throw new Error(
+          v
+            .slice(0, 5)
+            .map((x) => x.message)
+            .join("\n"),
+        );
+      }
+    },
+  );
+  const details = await fc.check(property, {
+    seed: options.seed,
+    numRuns: options.numRuns,
+    ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
+    interruptAfterTimeLimit: Number.isFinite(deadline) ? deadline - Date.now() : undefined,
+    markInterruptAsFailure: false,
+  });
+  let report = "";
+  if (details.failed) {
+    const [instances, actions] = (details.counterexample ?? [0, []]) as [number, Action[]];
+    const error =
+      details.errorInstance instanceof Error
+        ? details.errorInstance.message
+        : String(details.errorInstance);
+    report = [
+      `explorer (${backendName}) found a violation of the staleness promise after ${details.numRuns} run(s), shrunk ${details.numShrinks} time(s):`,
+      error
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+      `minimal sequence on ${instances} instances (then: heal, finish, retry, read everything after maxStaleMs):`,
+      formatActions(actions),
+      `replay: AUTHCACHE_SEED=${details.seed}:${details.counterexamplePath} make test   (or: cd test && AUTHCACHE_SEED=... bun test explorer)`,
+    ].join("\n");
+  }
+  return {
+    backend: backendName,
+    seed: options.seed,
+    failed: details.failed,
+    report,
+    numRuns: details.numRuns,
+    totals,
+  };
+}
+
+/** `AUTHCACHE_SEED` as { seed, path }, or undefined. */
+export function seedFromEnv(): { seed: number; path?: string } | undefined {
+  const raw = process.env.AUTHCACHE_SEED?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const [s, ...rest] = raw.split(":");
+  const seed = Number(s);
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`AUTHCACHE_SEED must be <seed> or <seed>:<path>, got ${raw}`);
+  }
+  return rest.length > 0 ? { seed, path: rest.join(":") } : { seed };
+}

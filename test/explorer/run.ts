@@ -1,0 +1,552 @@
+/**
+ * Runs one action sequence on a fleet of 2–3 caches sharing one store and one log, with every
+ * read checked by the ground truth's oracle, then quiesces (heals every fault, lets every load
+ * and call finish, retries failed invalidations as an app would) and reads every entry on every
+ * instance once more, after maxStaleMs.
+ *
+ * Concurrency: an action starts an operation and does not wait for it. Each operation runs
+ * until it blocks on something the explorer controls (a slow loader, a held store call, a
+ * stalled or cut log, the clock); the next action then runs. So the interleavings explored are
+ * the orders of those events, chosen by the sequence.
+ */
+import {
+  type AuthCache,
+  type AuthCacheOptions,
+  createAuthCache,
+  type InvalidationBus,
+  InvalidationError,
+  type Store,
+  silentLogger,
+} from "@authcache/core";
+import type { Action } from "./actions.ts";
+import { FaultyBus, FaultyStore, type NativeLog } from "./faults.ts";
+import {
+  type Cover,
+  EMAILS,
+  ENTITIES,
+  type Entity,
+  GroundTruth,
+  JTIS,
+  type ReadRecord,
+  TEAMS,
+} from "./model.ts";
+
+/** Where a fleet lives: the shared store and log, the clock, and how time passes. */
+export interface Backend {
+  readonly name: string;
+  readonly maxStaleMs: number;
+  now(): number;
+  /** Moves the clock by `ms` (a fake clock jumps; a real one is waited for). */
+  advance(ms: number): Promise<void>;
+  /** Lets every operation run until it blocks on the explorer. */
+  settle(): Promise<void>;
+  readonly store: Store;
+  /** A new connection to the log (one per instance). */
+  view(): { bus: InvalidationBus; native: NativeLog | undefined };
+  /** Trims the shared log natively, when the backend can. */
+  trim?(keep: number): void;
+  /** Waits until every hearing follower has confirmed after now (real clocks). */
+  confirmed?(buses: readonly FaultyBus[]): Promise<void>;
+  readonly cacheOptions: Partial<AuthCacheOptions>;
+  close(): Promise<void>;
+}
+
+interface Slot {
+  readonly cache: AuthCache;
+  readonly store: FaultyStore;
+  readonly bus: FaultyBus;
+  closed: boolean;
+}
+
+interface Load {
+  done: boolean;
+  finish(): void;
+}
+
+const DAY = 86_400_000;
+
+export class Run {
+  readonly gt: GroundTruth;
+  private readonly slots: Slot[] = [];
+  private readonly retired: Slot[] = [];
+  private readonly loads: Load[] = [];
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly failed: { cover: Cover; call: (c: AuthCache) => Promise<unknown> }[] = [];
+  /** Figures for the report. */
+  readonly stats = { actions: 0, faults: 0, invalidations: 0, loads: 0 };
+
+  constructor(
+    private readonly b: Backend,
+    instances: number,
+  ) {
+    this.gt = new GroundTruth(() => b.now(), b.maxStaleMs);
+    for (let i = 0; i < instances; i++) this.slots.push(this.open());
+  }
+
+  private open(): Slot {
+    const store = new FaultyStore(this.b.store);
+    const v = this.b.view();
+    const bus = new FaultyBus(v.bus, v.native);
+    const cache = createAuthCache({
+      store: store.store,
+      bus: bus.bus,
+      logger: silentLogger,
+      now: () => this.b.now(),
+      maxStaleMs: this.b.maxStaleMs,
+      ...this.b.cacheOptions,
+    });
+    return { cache, store, bus, closed: false };
+  }
+
+  private slot(i: number): Slot {
+    return this.slots[i % this.slots.length] as Slot;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(q);
+    void q.then(() => this.inflight.delete(q));
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private read(i: number, x: Entity, sync: boolean): undefined {
+    const c = this.slot(i).cache;
+    const n = i % this.slots.length;
+    switch (x.k) {
+      case "user":
+        return this.check(n, x, "getUser", () => c.getUser(x.e));
+      case "role":
+        return this.check(n, x, "getUserRole", () => c.getUserRole(x.e, x.t));
+      case "teams":
+        return this.check(n, x, "getUserTeams", () => c.getUserTeams(x.e, x.p));
+      case "mem":
+        // Team order never matters: the Sync read asks in reverse.
+        if (sync) {
+          return this.check(n, x, "getTeamMembershipValidSync", () =>
+            c.getTeamMembershipValidSync(x.e, [...x.ts].reverse()),
+          );
+        }
+        return this.check(n, x, "getTeamMembershipValid", () =>
+          c.getTeamMembershipValid(x.e, x.ts),
+        );
+      case "ctx":
+        if (sync) {
+          return this.check(n, x, "getAuthContextSync", () => c.getAuthContextSync(x.e, x.j));
+        }
+        return this.check(n, x, "getAuthContext", () => c.getAuthContext(x.e, x.j));
+      case "rev":
+        return this.check(n, x, "isTokenRevoked", () => c.isTokenRevoked(x.j));
+    }
+  }
+
+  /** Runs one read, checks its answer when it settles; returns its promise through `out`. */
+  private check(
+    n: number,
+    x: Entity,
+    api: string,
+    call: () => unknown,
+    out?: (p: Promise<unknown>) => void,
+  ): undefined {
+    const r = this.gt.startRead(x, n, api);
+    let p: Promise<unknown>;
+    try {
+      const v = call();
+      p = v instanceof Promise ? v : Promise.resolve(v);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const checked = p.then(
+      (v) => {
+        this.gt.endRead(r, v);
+        return v;
+      },
+      (err: unknown) => {
+        this.threw(r, err);
+        throw err;
+      },
+    );
+    this.track(checked);
+    out?.(checked);
+    return undefined;
+  }
+
+  private threw(r: ReadRecord | undefined, err: unknown): void {
+    this.gt.fail("threw", r, undefined, `rejected: ${String(err)}`);
+  }
+
+  /** A database query that takes as long as the explorer says. */
+  private loader(x: Entity, late: boolean): () => Promise<unknown> {
+    return () => {
+      this.stats.loads++;
+      const early = this.gt.value(x);
+      return new Promise((resolve) => {
+        const load: Load = {
+          done: false,
+          finish: () => {
+            load.done = true;
+            resolve(late ? this.gt.value(x) : early);
+          },
+        };
+        this.loads.push(load);
+      });
+    };
+  }
+
+  private resolve(i: number, x: Entity, late: boolean): undefined {
+    const c = this.slot(i).cache;
+    const n = i % this.slots.length;
+    const load = this.loader(x, late);
+    switch (x.k) {
+      case "user":
+        return this.check(n, x, "resolveUser", () =>
+          c.resolveUser(x.e, load as () => Promise<{ email: string }>),
+        );
+      case "role":
+        return this.check(n, x, "resolveUserRole", () =>
+          c.resolveUserRole(x.e, x.t, load as () => Promise<string | null>),
+        );
+      case "teams":
+        return this.check(n, x, "resolveUserTeams", () =>
+          c.resolveUserTeams(x.e, x.p, load as () => Promise<string[]>),
+        );
+      case "mem":
+        return this.check(n, x, "resolveTeamMembershipValid", () =>
+          c.resolveTeamMembershipValid(x.e, x.ts, load as () => Promise<boolean>),
+        );
+      case "ctx":
+        return this.check(n, x, "resolveAuthContext", () =>
+          c.resolveAuthContext(x.e, x.j, load as () => Promise<never>),
+        );
+      case "rev":
+        return this.read(i, x, false);
+    }
+  }
+
+  /** The app's get → (miss) load → set, as a gateway writes it. */
+  private app(i: number, x: Entity, sync: boolean, late: boolean): undefined {
+    const c = this.slot(i).cache;
+    const n = i % this.slots.length;
+    const load = this.loader(x, late);
+    const then = (get: Promise<unknown>, set: (v: unknown) => unknown) => {
+      this.track(
+        get.then(async (v) => {
+          if (v !== undefined) return;
+          const loaded = await load();
+          await set(loaded);
+        }),
+      );
+    };
+    const setFailed = (err: unknown) => this.threw(undefined, err);
+    const guarded = (f: () => unknown) => async () => {
+      try {
+        await f();
+      } catch (err) {
+        setFailed(err);
+      }
+    };
+    switch (x.k) {
+      case "user":
+        return this.check(
+          n,
+          x,
+          "getUser",
+          () => c.getUser(x.e),
+          (g) => then(g, (v) => guarded(() => c.setUser(x.e, v as { email: string }))()),
+        );
+      case "role":
+        return this.check(
+          n,
+          x,
+          "getUserRole",
+          () => c.getUserRole(x.e, x.t),
+          (g) => then(g, (v) => guarded(() => c.setUserRole(x.e, x.t, v as string | null))()),
+        );
+      case "teams":
+        return this.check(
+          n,
+          x,
+          "getUserTeams",
+          () => c.getUserTeams(x.e, x.p),
+          (g) => then(g, (v) => guarded(() => c.setUserTeams(x.e, x.p, v as string[]))()),
+        );
+      case "mem":
+        if (sync) {
+          return this.check(
+            n,
+            x,
+            "getTeamMembershipValidSync",
+            () => c.getTeamMembershipValidSync(x.e, x.ts),
+            (g) =>
+              then(g, (v) =>
+                guarded(() => c.setTeamMembershipValidSync(x.e, x.ts, v as boolean))(),
+              ),
+          );
+        }
+        return this.check(
+          n,
+          x,
+          "getTeamMembershipValid",
+          () => c.getTeamMembershipValid(x.e, x.ts),
+          (g) => then(g, (v) => guarded(() => c.setTeamMembershipValid(x.e, x.ts, v as boolean))()),
+        );
+      case "ctx": {
+        const set = (v: unknown) => {
+          // A gateway refuses a revoked token; it does not cache its context.
+          if ((v as { isTokenRevoked: boolean }).isTokenRevoked) return;
+          return guarded(() => c.setAuthContext(x.e, x.j, v as never))();
+        };
+        if (sync) {
+          return this.check(
+            n,
+            x,
+            "getAuthContextSync",
+            () => c.getAuthContextSync(x.e, x.j),
+            (g) => then(g, set),
+          );
+        }
+        return this.check(
+          n,
+          x,
+          "getAuthContext",
+          () => c.getAuthContext(x.e, x.j),
+          (g) => then(g, set),
+        );
+      }
+      case "rev":
+        return this.check(
+          n,
+          x,
+          "isTokenRevoked",
+          () => c.isTokenRevoked(x.j),
+          (g) =>
+            then(g, (revoked) => (revoked ? undefined : guarded(() => c.setNotRevoked(x.j))())),
+        );
+    }
+  }
+
+  // ---------------------------------------------------------------- invalidations
+
+  private invalidate(i: number, cover: Cover, call: (c: AuthCache) => Promise<unknown>): undefined {
+    this.stats.invalidations++;
+    const done = this.gt.invalidating(cover);
+    let p: Promise<unknown>;
+    try {
+      p = call(this.slot(i).cache);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    this.track(
+      p.then(done, (err: unknown) => {
+        // The cache said it failed: the app retries later (see quiesce).
+        if (!(err instanceof InvalidationError)) this.threw(undefined, err);
+        this.failed.push({ cover, call });
+      }),
+    );
+    return undefined;
+  }
+
+  private change(a: Extract<Action, { op: "change" }>): undefined {
+    const e = EMAILS[a.e % EMAILS.length] as string;
+    const t = TEAMS[a.t % TEAMS.length] as string;
+    const j = JTIS[a.j % JTIS.length] as string;
+    const gt = this.gt;
+    switch (a.m) {
+      case "user":
+        gt.bumpUser(e);
+        return this.invalidate(a.i, { op: "user", e }, (c) => c.invalidateUser(e));
+      case "role":
+        gt.flipRole(e, t);
+        if (a.v % 3 === 0) {
+          return this.invalidate(a.i, { op: "userRole", e, t }, (c) => c.invalidateUserRole(e, t));
+        }
+        if (a.v % 3 === 1) {
+          return this.invalidate(a.i, { op: "teamRoles", t }, (c) => c.invalidateTeamRoles(t));
+        }
+        return this.invalidate(a.i, { op: "team", e }, (c) => c.invalidateTeam(e));
+      case "member":
+        gt.toggleMember(e, t);
+        if (a.v % 3 === 0)
+          return this.invalidate(a.i, { op: "team", e }, (c) => c.invalidateTeam(e));
+        if (a.v % 3 === 1) {
+          this.invalidate(a.i, { op: "userRole", e, t }, (c) => c.invalidateUserRole(e, t));
+          this.invalidate(a.i, { op: "userTeams", e }, (c) => c.invalidateUserTeams(e));
+          return this.invalidate(a.i, { op: "membership", e }, (c) =>
+            c.invalidateTeamMembership(e),
+          );
+        }
+        return this.invalidate(a.i, { op: "user", e }, (c) => c.invalidateUser(e));
+      case "revoke": {
+        gt.revoke(j);
+        if (a.v % 3 === 0) {
+          return this.invalidate(a.i, { op: "revoke", js: [j] }, (c) => c.invalidateRevocation(j));
+        }
+        if (a.v % 3 === 1) {
+          return this.invalidate(a.i, { op: "revoke", js: [j] }, (c) => c.syncRevokedTokens([j]));
+        }
+        // The gateway's periodic sync: every revoked row, with its token's expiry.
+        const js = gt.revokedList();
+        const rows = js.map((jti) => ({ jti, expiresAt: this.b.now() + DAY }));
+        return this.invalidate(a.i, { op: "revoke", js }, (c) =>
+          c.syncRevokedTokens(async () => rows),
+        );
+      }
+      case "all":
+        gt.bumpUser(e);
+        return this.invalidate(a.i, { op: "all" }, (c) => c.invalidateAll());
+    }
+  }
+
+  // ---------------------------------------------------------------- the step
+
+  private confirmAll(): void {
+    for (const s of this.slots) if (!s.closed) s.bus.confirm();
+  }
+
+  async step(a: Action): Promise<void> {
+    this.stats.actions++;
+    switch (a.op) {
+      case "read":
+        this.read(a.i, ENTITIES[a.x] as Entity, a.sync);
+        break;
+      case "resolve":
+        this.resolve(a.i, ENTITIES[a.x] as Entity, a.late);
+        break;
+      case "app":
+        for (let k = 0; k < a.n; k++) this.app(a.i, ENTITIES[a.x] as Entity, a.sync, a.late);
+        break;
+      case "finish": {
+        const open = this.loads.filter((l) => !l.done);
+        if (a.all) for (const l of open) l.finish();
+        else open[a.k % Math.max(1, open.length)]?.finish();
+        break;
+      }
+      case "change":
+        this.change(a);
+        break;
+      case "advance":
+        await this.b.advance(a.ms);
+        if (a.confirm) await this.confirm();
+        break;
+      case "tick":
+        await this.confirm();
+        break;
+      case "bus": {
+        this.stats.faults++;
+        const bus = this.slot(a.i).bus;
+        if (a.f === "deaf") bus.setDeaf(true);
+        else if (a.f === "hear") bus.setDeaf(false);
+        else if (a.f === "cut") bus.setCut(true);
+        else if (a.f === "reconnect") bus.setCut(false);
+        else bus.duplicate(2);
+        break;
+      }
+      case "trim":
+        this.stats.faults++;
+        this.b.trim?.(a.keep);
+        for (const s of this.slots) s.bus.trimPast(a.keep);
+        break;
+      case "store": {
+        this.stats.faults++;
+        const s = this.slot(a.i).store;
+        if (a.f === "step") s.step();
+        else if (a.f === "lose") s.lose();
+        else s.setMode(a.f);
+        break;
+      }
+      case "close": {
+        const s = this.slot(a.i);
+        if (!s.closed) {
+          s.closed = true;
+          await s.cache.close();
+        }
+        break;
+      }
+      case "reopen": {
+        const n = a.i % this.slots.length;
+        const s = this.slots[n] as Slot;
+        if (s.closed) {
+          this.retired.push(s);
+          this.slots[n] = this.open();
+        }
+        break;
+      }
+      case "flood": {
+        const c = this.slot(a.i).cache;
+        for (let k = 0; k < a.n; k++) this.track(c.getUser(`flood-${k}@y.io`));
+        break;
+      }
+    }
+    await this.b.settle();
+  }
+
+  private async confirm(): Promise<void> {
+    this.confirmAll();
+    await this.b.confirmed?.(this.slots.filter((s) => !s.closed).map((s) => s.bus));
+  }
+
+  /** Heals every fault, finishes every load and call, retries failed invalidations, then
+   *  reads every entry on every instance after maxStaleMs. */
+  async quiesce(): Promise<void> {
+    const heal = async () => {
+      for (const s of this.slots) {
+        s.store.setMode("ok");
+        s.bus.setCut(false);
+        s.bus.setDeaf(false);
+      }
+      await this.b.settle();
+    };
+    await heal();
+    await this.b.advance(this.b.maxStaleMs + 1);
+    await this.confirm();
+    // New resolves now may join loads that began before an invalidation (singleflight).
+    for (let i = 0; i < this.slots.length; i++) {
+      for (const x of ENTITIES) if (x.k !== "rev") this.resolve(i, x, false);
+    }
+    await this.b.settle();
+    for (let round = 0; round < 50; round++) {
+      const open = this.loads.filter((l) => !l.done);
+      for (const l of open) l.finish();
+      await heal();
+      if (open.length === 0 && this.inflight.size === 0) break;
+    }
+    await this.drain();
+    for (let round = 0; round < 5 && this.failed.length > 0; round++) {
+      for (const f of this.failed.splice(0)) this.invalidate(0, f.cover, f.call);
+      await this.drain();
+    }
+    if (this.failed.length > 0) {
+      this.gt.fail("hung", undefined, undefined, "an invalidation kept failing after healing");
+    }
+    await this.b.advance(this.b.maxStaleMs + 1);
+    await this.confirm();
+    for (let i = 0; i < this.slots.length; i++) {
+      for (const x of ENTITIES) {
+        this.read(i, x, false);
+        if (x.k === "mem" || x.k === "ctx") this.read(i, x, true);
+      }
+    }
+    await this.drain();
+    if (this.inflight.size > 0) {
+      this.gt.fail("hung", undefined, undefined, `${this.inflight.size} operations never settled`);
+    }
+  }
+
+  private async drain(): Promise<void> {
+    for (let round = 0; round < 50 && this.inflight.size > 0; round++) {
+      for (const l of this.loads) if (!l.done) l.finish();
+      await this.b.settle();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.slots, ...this.retired]) {
+      s.store.setMode("fail");
+      await s.cache.close();
+      await s.bus.bus.close();
+    }
+  }
+}
