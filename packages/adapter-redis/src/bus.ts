@@ -1,11 +1,23 @@
+import { createHash } from "node:crypto";
 import {
-  type BusHandlers,
-  type BusState,
-  decodeMessage,
-  encodeMessage,
+  createLogBus,
   type InvalidationBus,
-  type Unsubscribe,
+  type LogReader,
+  type LogTransport,
 } from "@authcache/core";
+import {
+  appendArgs,
+  blockMsProblem,
+  defaultBlockMs,
+  endArgs,
+  type LogKeys,
+  logKeys,
+  logName,
+  parseEnd,
+  parseRead,
+  STREAM_DEFAULTS,
+  STREAM_SCRIPTS,
+} from "@authcache/redis-protocol";
 import type { Cluster, Redis } from "ioredis";
 import {
   closeClient,
@@ -16,18 +28,13 @@ import {
   type RedisConnectionOptions,
   resolveConnection,
 } from "./connection.ts";
-import {
-  isNoSuchKey,
-  parseInfo,
-  parseRange,
-  parseRead,
-  type StreamEntry,
-  type StreamInfo,
-} from "./stream-reply.ts";
 
 export interface RedisBusOptions extends RedisConnectionOptions {
-  /** The stream every instance appends to and follows. Default `authcache:log`. In a cluster
-   *  it is one key, so one slot: every instance follows the same stream. */
+  /** The cache's key prefix (default `authcache:`): the log is named after it (`authcache:log`),
+   *  so caches with different prefixes on one server follow different logs. */
+  prefix?: string;
+  /** The log's name instead of `<prefix>log` (no `{` or `}`: it is the keys' hash tag). Every
+   *  instance of a fleet, on either Redis adapter, must use the same one. */
   stream?: string;
   /** Entries kept (approximately: `XADD MAXLEN ~`). Default 10 000. A follower that falls
    *  further behind than this is told to reset. */
@@ -51,8 +58,8 @@ export interface RedisBusOptions extends RedisConnectionOptions {
 export interface RedisBus extends InvalidationBus {
   /** The client used to publish (yours if you passed one). Followers use their own connections. */
   readonly client: RedisClient;
-  /** The stream key. */
-  readonly stream: string;
+  /** The log's keys (its Stream and its meta hash). */
+  readonly log: LogKeys;
   readonly clustered: boolean;
 }
 
@@ -66,17 +73,23 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
-interface Settings {
-  readonly stream: string;
-  readonly blockMs: number;
-  readonly replyTimeoutMs: number;
-  readonly batchSize: number;
-  readonly connectionName: string;
+/** A script sent by hash, and by source only when the server does not know it yet. */
+function script(source: string) {
+  const sha = createHash("sha1").update(source).digest("hex");
+  return async (client: RedisClient, keys: LogKeys, args: string[]): Promise<unknown> => {
+    try {
+      return await client.evalsha(sha, 2, keys.entries, keys.meta, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes("NOSCRIPT")) throw error;
+      return client.eval(source, 2, keys.entries, keys.meta, ...args);
+    }
+  };
 }
+const appendScript = script(STREAM_SCRIPTS.append);
+const endScript = script(STREAM_SCRIPTS.end);
 
 /** The follower's own connection: a blocking read must not stall the publishing client. It
- *  never queues or resends commands across a reconnect (a resent read would skip the check
- *  that the stream still holds our position). */
+ *  never queues or resends commands across a reconnect (a resent read could be dated wrong). */
 function openFollowerConnection(client: RedisClient, name: string): RedisClient {
   const redisOverrides = {
     autoResendUnfulfilledCommands: false,
@@ -100,366 +113,137 @@ function openFollowerConnection(client: RedisClient, name: string): RedisClient 
   return conn;
 }
 
-/** One subscription: follows the stream from its end on its own connection. */
-class Follower {
-  state: BusState | undefined;
-  private readonly conn: RedisClient;
-  /** Id of the last entry handled (or the stream's last id when we started); undefined when
-   *  unknown. */
-  private last: string | undefined;
-  /** How many entries the stream had appended up to `last` (its `entries-added` then). */
-  private seq = 0;
-  /** True when `last` is an entry we read (or saw), so it must exist until trimmed. */
-  private lastIsEntry = false;
-  private running = true;
-  private abort: ((error: Error) => void) | undefined;
-  private wake: (() => void) | undefined;
-  private readonly done: Promise<void>;
-  private startedResolve: (() => void) | undefined;
-
-  constructor(
-    client: RedisClient,
-    private readonly settings: Settings,
-    private readonly handlers: BusHandlers,
-    private readonly onState: () => void,
-    private readonly onDropped: () => void,
-  ) {
-    this.conn = openFollowerConnection(client, settings.connectionName);
-    this.conn.on("close", () => {
-      if (!this.running) return;
-      this.setState("down");
-      this.abort?.(new Error("connection closed"));
-    });
-    this.conn.on("ready", () => this.wake?.());
-    // A cluster heals a lost node connection by itself (and may resend to it): treat the loss
-    // as a failure anyway, so the state says so and the position is checked again.
-    this.conn.on("-node", () => {
-      if (!this.running) return;
-      this.setState("down");
-      this.abort?.(new Error("cluster node connection lost"));
-    });
-    const started = new Promise<void>((resolve) => {
-      this.startedResolve = resolve;
-    });
-    this.done = this.loop();
-    this.started = started;
-  }
-
-  /** Resolves once the starting position is known, or the first attempt to learn it failed. */
-  readonly started: Promise<void>;
-
-  private setState(state: BusState): void {
-    if (this.state === state) return;
-    this.state = state;
-    this.onState();
-  }
-
-  /** Races a reply against the connection closing and a deadline; a missed deadline means a
-   *  dead socket, so the connection is reopened. */
-  private bounded<T>(reply: Promise<T>, ms: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.abort = undefined;
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no reply within ${ms} ms`));
-        if (this.running) this.conn.disconnect(true);
-      }, ms);
-      this.abort = (error) => {
-        finish();
+/** One follower's reader on its own connection. A read fails at once when the connection
+ *  closes (or, in a cluster, loses a node), so the follower reports "down" without waiting. */
+function openReader(
+  client: RedisClient,
+  keys: LogKeys,
+  blockMs: number,
+  connectionName: string,
+): LogReader {
+  const conn = openFollowerConnection(client, connectionName);
+  const aborts = new Set<(error: Error) => void>();
+  const abortAll = (why: string) => () => {
+    for (const abort of [...aborts]) abort(new Error(why));
+  };
+  conn.on("close", abortAll("connection closed"));
+  // A cluster heals a lost node connection by itself (and may resend to it): fail the read.
+  conn.on("-node", abortAll("cluster node connection lost"));
+  const abortable = <T>(work: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const abort = (error: Error) => {
+        aborts.delete(abort);
         reject(error);
       };
-      reply.then(
+      aborts.add(abort);
+      work().then(
         (value) => {
-          finish();
+          aborts.delete(abort);
           resolve(value);
         },
         (error: unknown) => {
-          finish();
+          aborts.delete(abort);
           reject(error);
         },
       );
     });
-  }
-
-  /** Waits `ms`, or less if the connection becomes ready or the follower stops. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
+  const ready = async () => {
+    if (conn.status === "ready") return;
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        aborts.delete(abort);
         resolve();
       };
+      const abort = (error: Error) => {
+        conn.off("ready", onReady);
+        aborts.delete(abort);
+        reject(error);
+      };
+      aborts.add(abort);
+      conn.once("ready", onReady);
     });
-  }
-
-  /** Learns the stream's position from `XINFO STREAM`: `undefined` when it does not exist. */
-  private async info(): Promise<StreamInfo | undefined> {
-    try {
-      const raw = await this.bounded(
-        this.conn.xinfo("STREAM", this.settings.stream),
-        this.settings.replyTimeoutMs,
-      );
-      return this.checkedInfo(raw);
-    } catch (error) {
-      if (isNoSuchKey(error)) return undefined;
-      throw error;
-    }
-  }
-
-  private checkedInfo(raw: unknown): StreamInfo {
-    const info = parseInfo(raw);
-    if (!info) throw new Error(`${PACKAGE}: XINFO STREAM lacks entries-added (Redis 7+ needed)`);
-    return info;
-  }
-
-  /** Takes the stream's current end as the position to follow from. */
-  private async anchor(): Promise<void> {
-    const info = await this.info();
-    this.last = info?.lastGeneratedId ?? "0-0";
-    this.seq = info?.entriesAdded ?? 0;
-    this.lastIsEntry = info !== undefined && info.lastEntryId === info.lastGeneratedId;
-  }
-
-  /** Whether the stream still holds everything after our position. `seq` counts the entries
-   *  appended up to our position; the stream counts every append (`entries-added`), so
-   *  `entries-added - length` entries were trimmed: more than `seq` means some we never read
-   *  are gone. Fewer appends than `seq`, or our own entry missing while it should still be
-   *  there, means the stream was recreated (a server restart without persistence). */
-  private stillHolds(info: StreamInfo | undefined, lastExists: boolean | undefined): boolean {
-    if (info === undefined) return this.seq === 0;
-    if (info.entriesAdded < this.seq) return false;
-    const trimmed = info.entriesAdded - info.length;
-    if (trimmed > this.seq) return false;
-    if (lastExists === false && trimmed < this.seq) return false;
-    return true;
-  }
-
-  /** One round trip: checks that the stream still holds our position, then reads what follows
-   *  it, blocking up to blockMs. */
-  private async readOnce(
-    last: string,
-  ): Promise<{ gone: boolean; entries: StreamEntry[]; sentAt: number }> {
-    const { stream, batchSize, blockMs, replyTimeoutMs } = this.settings;
-    const checkEntry = this.lastIsEntry;
-    const pipeline = this.conn.pipeline();
-    pipeline.xinfo("STREAM", stream);
-    if (checkEntry) pipeline.xrange(stream, last, last);
-    pipeline.xread("COUNT", batchSize, "BLOCK", blockMs, "STREAMS", stream, last);
-    const sentAt = Date.now();
-    const replies = await this.bounded(pipeline.exec(), blockMs + replyTimeoutMs);
-    if (!replies) throw new Error("pipeline discarded");
-    const [infoError, infoRaw] = replies[0] ?? [new Error("no XINFO reply"), undefined];
-    if (infoError && !isNoSuchKey(infoError)) throw infoError;
-    for (const [error] of replies.slice(1)) if (error) throw error;
-    const info = infoError ? undefined : this.checkedInfo(infoRaw);
-    const lastExists = checkEntry ? parseRange(replies[1]?.[1]).length > 0 : undefined;
-    if (!this.stillHolds(info, lastExists)) return { gone: true, entries: [], sentAt };
-    return { gone: false, entries: parseRead(replies[checkEntry ? 2 : 1]?.[1]), sentAt };
-  }
-
-  private safely(call: () => void): void {
-    try {
-      call();
-    } catch {
-      // A throwing handler must not stop the log: the next entries still have to arrive.
-    }
-  }
-
-  private async loop(): Promise<void> {
-    const { batchSize, replyTimeoutMs } = this.settings;
-    let failures = 0;
-    let first = true;
-    while (this.running) {
-      try {
-        if (first && this.conn.status !== "ready") {
-          await this.bounded(
-            new Promise<void>((resolve) => this.conn.once("ready", () => resolve())),
-            replyTimeoutMs,
-          );
-        }
-        if (this.last === undefined) {
-          const unknown = !first;
-          await this.anchor();
-          // A position learnt late (or after losing ours) may have skipped entries: anchoring
-          // first and resetting after means every skipped entry is covered by the flush.
-          if (unknown) this.safely(() => this.handlers.reset());
-        }
-        if (first) {
-          first = false;
-          this.startedResolve?.();
-        }
-        const last = this.last as string;
-        const { gone, entries, sentAt } = await this.readOnce(last);
-        if (!this.running) break;
-        if (gone) {
-          this.last = undefined;
-          continue;
-        }
-        failures = 0;
-        this.setState("up");
-        for (const entry of entries) {
-          if (!this.running) break;
-          this.last = entry.id;
-          this.seq++;
-          this.lastIsEntry = true;
-          const message = entry.data === undefined ? undefined : decodeMessage(entry.data);
-          if (message === undefined) {
-            this.onDropped();
-            continue;
-          }
-          this.safely(() => this.handlers.message(message));
-        }
-        // A read that left nothing unread proves we have applied every entry appended before
-        // it was sent (not before its reply came: an append may land in between).
-        if (this.running && entries.length < batchSize) {
-          this.safely(() => this.handlers.caughtUp(sentAt));
-        }
-      } catch {
-        if (!this.running) break;
-        if (first) {
-          // The first attempt failed (server down at start-up): subscribe() resolves anyway
-          // and the follower keeps trying; it resets once it learns a position.
-          first = false;
-          this.startedResolve?.();
-        }
-        this.setState("down");
-        failures++;
-        await this.pause(Math.min(25 * 2 ** Math.min(failures, 6), 1000));
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.abort?.(new Error("stopped"));
-    this.wake?.();
-    this.startedResolve?.();
-    this.conn.disconnect();
-    await this.done;
-  }
+  };
+  return {
+    end: () =>
+      abortable(async () => {
+        await ready();
+        return parseEnd(await endScript(conn, keys, endArgs()));
+      }),
+    read: (after, limit) =>
+      abortable(async () => {
+        await ready();
+        const pipeline = conn.pipeline();
+        pipeline.hmget(keys.meta, "epoch", "seq");
+        pipeline.xread(
+          "COUNT",
+          limit,
+          "BLOCK",
+          blockMs,
+          "STREAMS",
+          keys.entries,
+          after.cursor ?? "0-0",
+        );
+        const replies = await pipeline.exec();
+        if (!replies) throw new Error("pipeline discarded");
+        for (const [error] of replies) if (error) throw error;
+        return parseRead(replies[0]?.[1], replies[1]?.[1]);
+      }),
+    close() {
+      abortAll("reader closed")();
+      conn.disconnect();
+    },
+  };
 }
 
 /**
- * Creates an InvalidationBus on a Redis or Valkey Stream. `publish` appends with
- * `XADD MAXLEN ~ maxLength`; each `subscribe` follows the stream with blocking reads on its
- * own connection, confirms it is caught up after every read that left nothing unread, resumes
- * from its last id after a reconnect, and calls `reset()` when the stream no longer holds
- * its position (trimmed past it, or lost by a server restart).
+ * Creates an InvalidationBus on a Redis or Valkey Stream, in the layout of
+ * `@authcache/redis-protocol` (shared with `@authcache/adapter-valkey`: instances on either
+ * adapter follow one log). `publish` runs the append script (epoch, next sequence number and
+ * `XADD MAXLEN ~ maxLength`, atomically); each `subscribe` follows with blocking reads on its own
+ * connection, through core's follower (`createLogBus`), which confirms, counts, and resets on a
+ * new epoch or any gap.
  */
 export function createRedisBus(options: RedisBusOptions): RedisBus {
-  const confirmIntervalMs = positiveInt("confirmIntervalMs", options.confirmIntervalMs, 250);
-  // A confirmation carries the time its read was sent, so between two confirmations up to two
-  // reads pass: a third of the interval each leaves room for the round trips.
-  const blockMs = positiveInt(
-    "blockMs",
-    options.blockMs,
-    Math.max(1, Math.floor(confirmIntervalMs / 3)),
+  const confirmIntervalMs = positiveInt(
+    "confirmIntervalMs",
+    options.confirmIntervalMs,
+    STREAM_DEFAULTS.confirmIntervalMs,
   );
-  if (blockMs * 2 > confirmIntervalMs) {
-    throw new RangeError(
-      `${PACKAGE}: createRedisBus: blockMs must be at most half of confirmIntervalMs`,
-    );
-  }
-  const maxLength = positiveInt("maxLength", options.maxLength, 10_000);
-  const settings: Settings = {
-    stream: options.stream ?? "authcache:log",
-    blockMs,
-    replyTimeoutMs: positiveInt("replyTimeoutMs", options.replyTimeoutMs, 1000),
-    batchSize: positiveInt("batchSize", options.batchSize, 500),
-    connectionName: options.connectionName ?? "authcache-bus",
-  };
-  if (typeof settings.stream !== "string" || settings.stream.length === 0) {
-    throw new TypeError(`${PACKAGE}: createRedisBus: stream must be a non-empty string`);
-  }
+  const blockMs = options.blockMs ?? defaultBlockMs(confirmIntervalMs);
+  const problem = blockMsProblem(blockMs, confirmIntervalMs);
+  if (problem) throw new RangeError(`${PACKAGE}: createRedisBus: blockMs ${problem}`);
+  const maxLength = positiveInt("maxLength", options.maxLength, STREAM_DEFAULTS.maxLength);
+  const keys = logKeys(logName(options, `${PACKAGE}: createRedisBus`));
+  const connectionName = options.connectionName ?? "authcache-bus";
   const { client, owned, clustered } = resolveConnection(options, "createRedisBus");
-  const followers = new Set<Follower>();
-  const listeners = new Set<(state: BusState) => void>();
-  let reported: BusState | undefined;
-  let dropped = 0;
-  let closed = false;
 
-  // The bus is up while every follower is; one listener call per change.
-  const refreshState = (): void => {
-    if (followers.size === 0) return;
-    let state: BusState = "up";
-    for (const f of followers) if (f.state !== "up") state = "down";
-    if (state === reported) return;
-    reported = state;
-    for (const listener of listeners) {
-      try {
-        listener(state);
-      } catch {
-        // A listener's failure is its own; the others still hear the change.
-      }
-    }
-  };
-
-  const bus: RedisBus = {
+  const transport: LogTransport = {
     name: "redis",
-    client,
-    stream: settings.stream,
-    clustered,
-    get dropped() {
-      return dropped;
+    blockMs,
+    async append(data) {
+      await appendScript(client, keys, appendArgs(data, maxLength));
     },
-
-    async publish(message) {
-      if (closed) throw new Error(`${PACKAGE}: redis bus publish after close()`);
-      try {
-        await client.xadd(
-          settings.stream,
-          "MAXLEN",
-          "~",
-          maxLength,
-          "*",
-          "m",
-          encodeMessage(message),
-        );
-      } catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
-        throw new Error(`${PACKAGE}: redis bus publish failed: ${text}`, { cause: error });
-      }
-    },
-
-    async subscribe(handlers): Promise<Unsubscribe> {
-      if (closed) throw new Error(`${PACKAGE}: redis bus subscribe after close()`);
-      const follower = new Follower(client, settings, handlers, refreshState, () => {
-        dropped++;
-      });
-      followers.add(follower);
-      await follower.started;
-      return () => {
-        if (!followers.delete(follower)) return;
-        void follower.stop();
-        // The bus state no longer depends on this follower.
-        refreshState();
-      };
-    },
-
-    onState(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-
+    openReader: () => openReader(client, keys, blockMs, connectionName),
     async close() {
-      if (closed) return;
-      closed = true;
-      const stopping = [...followers].map((f) => f.stop());
-      followers.clear();
-      listeners.clear();
-      await Promise.all(stopping);
       if (owned) await closeClient(client);
     },
   };
-  return bus;
+  const inner = createLogBus(transport, {
+    errorPrefix: PACKAGE,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: options.replyTimeoutMs }),
+  });
+  return {
+    name: "redis",
+    client,
+    log: keys,
+    clustered,
+    get dropped() {
+      return inner.dropped;
+    },
+    publish: (message) => inner.publish(message),
+    subscribe: (handlers) => inner.subscribe(handlers),
+    onState: (listener) => inner.onState(listener),
+    close: () => inner.close(),
+  };
 }

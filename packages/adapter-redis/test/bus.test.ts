@@ -140,12 +140,12 @@ test("the stream stays capped at maxLength (approximately) however much is publi
   const bus = createRedisBus({ url: server.url, stream, maxLength: 100 });
   try {
     for (let i = 0; i < 1_000; i++) await bus.publish(user(`${i}@x`));
-    const length = await bus.client.xlen(stream);
+    const length = await bus.client.xlen(bus.log.entries);
     // MAXLEN ~ trims whole stream nodes (100 entries each by default).
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThanOrEqual(200);
   } finally {
-    await bus.client.del(stream);
+    await bus.client.del(bus.log.entries, bus.log.meta);
     await bus.close();
   }
 });
@@ -168,6 +168,32 @@ test("a bus closes the client it opened and never one it was given", async () =>
   }
 });
 
+test("the log is named after the cache prefix: two prefixes on one server, two logs", async () => {
+  const a = `pa${crypto.randomUUID().slice(0, 8)}:`;
+  const b = `pb${crypto.randomUUID().slice(0, 8)}:`;
+  const busA = createRedisBus({ url: server.url, prefix: a, confirmIntervalMs: 100 });
+  const busB = createRedisBus({ url: server.url, prefix: b, confirmIntervalMs: 100 });
+  const defaults = createRedisBus({ url: server.url });
+  try {
+    expect(busA.log.entries).toBe(`{${a}log}:entries`);
+    expect(defaults.log.entries).toBe("{authcache:log}:entries");
+    const fa = await follow(busA);
+    const fb = await follow(busB);
+    await busA.publish(user("only-a@x"));
+    await busB.publish(user("only-b@x"));
+    await until("each follower has its own entry", () => fa.emails.length + fb.emails.length >= 2);
+    await Bun.sleep(250);
+    expect(fa.emails).toEqual(["only-a@x"]);
+    expect(fb.emails).toEqual(["only-b@x"]);
+    expect(fa.resets + fb.resets).toBe(0);
+  } finally {
+    await busA.client.del(busA.log.entries, busA.log.meta, busB.log.entries, busB.log.meta);
+    await busA.close();
+    await busB.close();
+    await defaults.close();
+  }
+});
+
 test("bad bus options fail at construction, naming the package and the option", () => {
   const url = server.url;
   expect(() => createRedisBus({ url, confirmIntervalMs: 0 })).toThrow(RangeError);
@@ -176,4 +202,6 @@ test("bad bus options fail at construction, naming the package and the option", 
   );
   expect(() => createRedisBus({ url, maxLength: 1.5 })).toThrow(/maxLength/);
   expect(() => createRedisBus({})).toThrow(/exactly one/);
+  expect(() => createRedisBus({ url, stream: "a{b}" })).toThrow(/stream/);
+  expect(() => createRedisBus({ url, prefix: "has space:" })).toThrow(/prefix/);
 });

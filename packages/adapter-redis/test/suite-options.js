@@ -4,6 +4,7 @@
 //
 // Four backends, each a real server started by @authcache/test-servers: standalone Redis 7,
 // standalone Valkey 8 and a 3-master cluster of each. The same ioredis adapter talks to both.
+import { appendArgs, logKeys, STREAM_SCRIPTS } from "@authcache/redis-protocol";
 import { startProxy } from "./tcp-proxy.js";
 
 export const TARGETS = [
@@ -90,6 +91,7 @@ function suitesFor(deps, target) {
     createLog: async () => {
       const { nodes, admin, nodeAdmins } = live();
       const stream = `conformance:${crypto.randomUUID()}`;
+      const keys = logKeys(stream);
       /** @type {import("./tcp-proxy.d.ts").TcpProxy[]} */
       const proxies = [];
       /** @type {Map<unknown, { proxies: import("./tcp-proxy.d.ts").TcpProxy[]; name: string }>} */
@@ -145,13 +147,33 @@ function suitesFor(deps, target) {
           if (killed === 0) throw new Error(`no connection named ${name} to kill`);
         },
         trim: async (keep) => {
-          await admin.xtrim(stream, "MAXLEN", keep);
+          await admin.xtrim(keys.entries, "MAXLEN", keep);
         },
+        // Through the append script: a malformed message, but a well-formed entry of the log.
         appendRaw: async (raw) => {
-          await admin.xadd(stream, "*", "m", raw);
+          await admin.eval(
+            STREAM_SCRIPTS.append,
+            2,
+            keys.entries,
+            keys.meta,
+            ...appendArgs(raw, 10_000),
+          );
+        },
+        remove: async (fromEnd) => {
+          const newest = await admin.xrevrange(keys.entries, "+", "-", "COUNT", fromEnd + 1);
+          const id = newest.at(-1)?.[0];
+          if (newest.length !== fromEnd + 1 || id === undefined)
+            throw new Error("remove: no such entry");
+          await admin.xdel(keys.entries, id);
+        },
+        recreate: async () => {
+          await admin.del(keys.entries, keys.meta);
+        },
+        delay: (b, ms) => {
+          for (const p of of(b).proxies) p.setDelay(ms);
         },
         close: async () => {
-          await admin.del(stream);
+          await admin.del(keys.entries, keys.meta);
           await Promise.all(proxies.map((p) => p.close()));
         },
       };

@@ -5,6 +5,8 @@ export interface TcpProxy {
   /** Cuts every connection; new ones are accepted but stay silent until `resume`. */
   pause(): void;
   resume(): void;
+  /** Delays every chunk by `ms`, each way (0: none). */
+  setDelay(ms: number): void;
   /** Destroys every proxied connection at once (the server sees the sockets die). */
   cut(): void;
   close(): Promise<void>;

@@ -13,6 +13,17 @@ export function startProxy(target) {
   /** @type {Set<import("node:net").Socket>} */
   const held = new Set();
   let paused = false;
+  let delayMs = 0;
+  /** Writes `d` to `to`, `delayMs` late (a constant delay keeps the order of chunks).
+   * @param {import("node:net").Socket} to
+   * @param {Buffer} d */
+  const forward = (to, d) => {
+    if (delayMs === 0) to.write(d);
+    else
+      setTimeout(() => {
+        if (!to.destroyed) to.write(d);
+      }, delayMs);
+  };
   const server = createServer((client) => {
     if (paused) {
       // Accepted but silent until resume: a reconnect attempt hangs like one into a partition.
@@ -34,8 +45,8 @@ export function startProxy(target) {
       client.destroy();
       upstream.destroy();
     };
-    client.on("data", (d) => upstream.write(d));
-    upstream.on("data", (d) => client.write(d));
+    client.on("data", (d) => forward(upstream, d));
+    upstream.on("data", (d) => forward(client, d));
     client.on("error", end);
     upstream.on("error", end);
     client.on("close", end);
@@ -64,6 +75,10 @@ export function startProxy(target) {
             client.removeAllListeners("error");
             if (!client.destroyed) join(client);
           }
+        },
+        /** @param {number} ms */
+        setDelay(ms) {
+          delayMs = Math.max(0, ms);
         },
         cut() {
           for (const p of pairs) {

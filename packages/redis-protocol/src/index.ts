@@ -39,3 +39,18 @@ export {
   text,
   type WritePlan,
 } from "./store.ts";
+export {
+  appendArgs,
+  blockMsProblem,
+  DEFAULT_PREFIX,
+  defaultBlockMs,
+  endArgs,
+  type LogKeys,
+  logKeys,
+  logName,
+  parseEnd,
+  parseEntries,
+  parseRead,
+  STREAM_DEFAULTS,
+  STREAM_SCRIPTS,
+} from "./stream.ts";
