@@ -1,19 +1,26 @@
 /**
- * Bearer authentication, as the reference design's flow:
- *   1. verify the JWT (its payload is never cached);
+ * Bearer authentication, as the reference design's flow, on `@authcache/hono`'s middleware:
+ *   1. verify the JWT (HS256 pinned; its payload is never cached);
  *   2. the auth context from the cache; on a miss ONE batched database load
  *      (user, personal team, revocation row) filled through `resolveAuthContext`;
  *   3. 401 for a revoked token, an unknown user or a disabled account;
  *   4. the caller's teams: the user's teams through the cache, or, for a token scoped to teams,
- *      those teams once the cache confirms the user still belongs to all of them.
+ *      those teams once the cache confirms the user still belongs to all of them (else 403).
+ * Every step runs on every request, so a change reaches an open session within `maxStaleMs`.
  */
-import type { MiddlewareHandler } from "hono";
+import {
+  type BearerAuthInfo,
+  type AuthOutcome as BearerOutcome,
+  bearerAuth,
+  refusal,
+} from "@authcache/hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { GatewayCache } from "./cache.ts";
 import type { DataAccess, UserRecord } from "./data-access.ts";
-import { type JwtService, TokenError } from "./jwt.ts";
+import type { JwtService } from "./jwt.ts";
 import type { AuthOutcome, Metrics } from "./metrics.ts";
 
-/** The authenticated caller, available to handlers as `c.get("caller")`. */
+/** The authenticated caller, available to handlers as `c.var.auth`. */
 export interface Caller {
   readonly email: string;
   readonly jti: string;
@@ -25,10 +32,12 @@ export interface Caller {
   readonly teams: readonly string[];
   /** Set when the token is scoped to teams. */
   readonly scopedTeams?: readonly string[];
+  /** The raw bearer token (handed to the MCP SDK as `authInfo.token`). */
+  readonly token: string;
 }
 
 export interface GatewayEnv {
-  Variables: { caller: Caller };
+  Variables: { auth: Caller };
 }
 
 export interface AuthDeps {
@@ -36,83 +45,83 @@ export interface AuthDeps {
   readonly data: DataAccess;
   readonly jwt: JwtService;
   readonly metrics: Metrics;
+  /** The RFC 9728 metadata URL for this request (sent as `resource_metadata`). */
+  readonly resourceMetadata: (c: Context) => string;
   readonly onBackendError?: (error: unknown) => void;
 }
 
-const REALM = 'Bearer realm="authcache-demo"';
+export const REALM = "authcache-demo";
+
+const OUTCOMES: Record<BearerOutcome, AuthOutcome> = {
+  ok: "ok",
+  missing_token: "missing_token",
+  invalid_token: "invalid_token",
+  revoked: "revoked",
+  unknown_user: "unknown_user",
+  disabled: "disabled",
+  forbidden: "forbidden_team",
+  backend_error: "backend_error",
+};
 
 export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
   const { cache, data, jwt, metrics } = deps;
+  const v = jwt.verification;
 
-  return async (c, next) => {
-    const refuse = (outcome: AuthOutcome, status: 401 | 403 | 503, message: string) => {
-      metrics.recordAuth(outcome);
-      if (status === 401) {
-        c.header("WWW-Authenticate", `${REALM}, error="invalid_token"`);
+  return bearerAuth<UserRecord, Caller>({
+    key: v.key,
+    algorithms: v.algorithms,
+    issuer: v.issuer,
+    audience: v.audience,
+    clockToleranceSeconds: v.clockToleranceSeconds,
+    now: v.now,
+    cache,
+    loadContext: (email, jti) => data.loadAuthContext(email, jti ?? ""),
+    isActive: (user) => user.isActive,
+    realm: REALM,
+    resourceMetadata: deps.resourceMetadata,
+    onOutcome: (outcome) => metrics.recordAuth(OUTCOMES[outcome]),
+    onBackendError: (error) => deps.onBackendError?.(error),
+    // The gateway's answers keep their shape: `{ "error": "<why>" }`.
+    body: (r) => ({ error: r.message }),
+    async authorize(info: BearerAuthInfo<UserRecord>) {
+      const email = info.subject;
+      const claimed = info.claims.teams;
+      if (claimed !== undefined && !isTeamList(claimed)) {
+        return refusal(401, 'Token claim "teams" must be an array of team ids');
       }
-      return c.json({ error: message }, status);
-    };
-
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-    if (!match?.[1]) {
-      metrics.recordAuth("missing_token");
-      c.header("WWW-Authenticate", REALM);
-      return c.json({ error: "Missing bearer token" }, 401);
-    }
-
-    let claims: Awaited<ReturnType<JwtService["verify"]>>;
-    try {
-      claims = await jwt.verify(match[1]);
-    } catch (error) {
-      if (error instanceof TokenError) return refuse("invalid_token", 401, error.message);
-      throw error;
-    }
-    const { email, jti } = claims;
-
-    let teams: readonly string[] | undefined;
-    let ctx: Awaited<ReturnType<GatewayCache["resolveAuthContext"]>>;
-    try {
-      ctx = await cache.resolveAuthContext(email, jti, () => data.loadAuthContext(email, jti));
-      // The loader always answers; undefined would mean the cache could not: fail closed.
-      if (!ctx) throw new Error("the auth context could not be resolved");
-      if (ctx.isTokenRevoked) return refuse("revoked", 401, "Token has been revoked");
-      if (!ctx.user) return refuse("unknown_user", 401, "Unknown user");
-      if (!ctx.user.isActive) return refuse("disabled", 401, "Account disabled");
-
-      if (claims.teams) {
-        const scoped = [...claims.teams];
+      let teams: readonly string[] | undefined;
+      if (claimed) {
+        const scoped = [...claimed];
         const valid = await cache.resolveTeamMembershipValid(email, scoped, () =>
           data.loadMembershipValid(email, scoped),
         );
         if (!valid) {
-          return refuse(
-            "forbidden_team",
-            403,
-            "Token is scoped to a team the user no longer belongs to",
-          );
+          return refusal(403, "Token is scoped to a team the user no longer belongs to");
         }
         teams = scoped;
       } else {
         teams = await cache.resolveUserTeams(email, true, () => data.loadUserTeams(email, true));
+        // The loader always answers; undefined would mean the cache could not: fail closed.
         if (!teams) throw new Error("the user's teams could not be resolved");
       }
-    } catch (error) {
-      // Fail closed: when the context cannot be established, nobody gets in.
-      deps.onBackendError?.(error);
-      return refuse("backend_error", 503, "Authentication is temporarily unavailable");
-    }
+      return {
+        email,
+        jti: info.jti,
+        tokenExpiresAt: info.expiresAt * 1000,
+        user: info.user,
+        personalTeamId: info.personalTeamId,
+        teams,
+        token: info.token,
+        ...(claimed ? { scopedTeams: [...claimed] } : {}),
+      };
+    },
+  }) as unknown as MiddlewareHandler<GatewayEnv>;
+}
 
-    metrics.recordAuth("ok");
-    c.set("caller", {
-      email,
-      jti,
-      tokenExpiresAt: claims.expiresAt,
-      user: ctx.user,
-      personalTeamId: ctx.personalTeamId,
-      teams,
-      ...(claims.teams ? { scopedTeams: claims.teams } : {}),
-    });
-    await next();
-  };
+function isTeamList(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((v) => typeof v === "string" && v !== "")
+  );
 }

@@ -39,6 +39,18 @@ export interface GatewayConfig {
     readonly busConfirmIntervalMs: number;
   };
   readonly revocationPollMs: number;
+  /** Base URL clients use to reach the gateway (RFC 9728 `resource`); default: the request's. */
+  readonly publicUrl: string | undefined;
+  /** Issuers listed as `authorization_servers` in the RFC 9728 metadata. */
+  readonly authorizationServers: readonly string[];
+  /** Origins allowed to call the gateway; undefined = loopback origins on any port. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  readonly mcp: {
+    /** Serve the MCP conformance suite's fixtures (MCP_CONFORMANCE_FIXTURES). */
+    readonly conformanceFixtures: boolean;
+    /** Teams owning those fixtures (MCP_FIXTURES_TEAMS). */
+    readonly fixturesTeams: readonly string[];
+  };
   /** Things that work but should not reach production (the default JWT secret). */
   readonly warnings: readonly string[];
 }
@@ -108,6 +120,24 @@ export function loadConfig(env: Env): GatewayConfig {
     if (v === "false" || v === "0") return false;
     problems.push(`${name}=${JSON.stringify(raw)} is not a boolean (expected true, false, 1 or 0)`);
     return fallback;
+  };
+
+  const list = (name: string): string[] | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") return undefined;
+    return raw
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== "");
+  };
+  const httpUrls = (name: string): string[] | undefined => {
+    const values = list(name);
+    for (const v of values ?? []) {
+      if (v !== "*" && !/^https?:\/\/[^/\s]+/.test(v)) {
+        problems.push(`${name} has ${JSON.stringify(v)}, which is not an http(s) URL`);
+      }
+    }
+    return values;
   };
 
   const port = int("PORT", 8787, 0, 65535);
@@ -185,6 +215,15 @@ export function loadConfig(env: Env): GatewayConfig {
       busConfirmIntervalMs,
     },
     revocationPollMs: int("REVOCATION_POLL_MS", 500, 10),
+    publicUrl: httpUrls("PUBLIC_URL")?.[0]?.replace(/\/+$/, ""),
+    authorizationServers: httpUrls("OAUTH_AUTHORIZATION_SERVERS") ?? [],
+    allowedOrigins: httpUrls("ALLOWED_ORIGINS")?.map((o) =>
+      o === "*" ? o : o.replace(/\/+$/, ""),
+    ),
+    mcp: {
+      conformanceFixtures: bool("MCP_CONFORMANCE_FIXTURES", false),
+      fixturesTeams: list("MCP_FIXTURES_TEAMS") ?? ["team-platform"],
+    },
     warnings,
   };
   // Checked only after every variable was read, so one run lists every problem.

@@ -3,9 +3,16 @@
  * `loadAuthContext`: one batch (one round trip) for the user, the personal team and the
  * revocation row of the token.
  */
-import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, max } from "drizzle-orm";
 import type { Database } from "./db/client.ts";
-import { apiTokens, teamMembers, teams, tokenRevocations, users } from "./db/schema.ts";
+import {
+  apiTokens,
+  teamMembers,
+  teams,
+  tokenRevocationChanges,
+  tokenRevocations,
+  users,
+} from "./db/schema.ts";
 
 /** The user record the gateway caches. It holds no secret (there is no password column). */
 export interface UserRecord {
@@ -26,6 +33,20 @@ export interface RevocationRow {
   readonly jti: string;
   readonly revokedAt: number;
   readonly expiresAt: number | null;
+}
+
+/** One entry of the revocation change log; `seq` is assigned by the database. */
+export interface RevocationChange {
+  readonly seq: number;
+  readonly jti: string;
+  readonly expiresAt: number | null;
+}
+
+export interface RevocationSnapshot {
+  /** Every revocation row. */
+  readonly rows: RevocationRow[];
+  /** The change log's last `seq` at the same instant (0 when empty). */
+  readonly cursor: number;
 }
 
 export interface TeamRecord {
@@ -60,7 +81,7 @@ export type QueryKind =
   | "team"
   | "token"
   | "revocations_all"
-  | "revocations_since"
+  | "revocation_changes"
   | "write_user"
   | "write_member"
   | "write_token"
@@ -90,8 +111,10 @@ export interface DataAccess {
   /** Records a revocation. Returns false if the jti was already revoked (nothing changed). */
   insertRevocation(revocation: NewRevocation): Promise<boolean>;
   listRevocations(): Promise<RevocationRow[]>;
-  /** Revocations with `revoked_at > since`, oldest first. */
-  listRevocationsSince(since: number): Promise<RevocationRow[]>;
+  /** Every revocation and the change log's position, read in one transaction (one round trip). */
+  loadRevocationSnapshot(): Promise<RevocationSnapshot>;
+  /** Change-log entries with `seq > after`, in `seq` order, at most `limit`. */
+  listRevocationChanges(after: number, limit: number): Promise<RevocationChange[]>;
   /** Round trips made so far, by kind. */
   queryCounts(): Record<QueryKind, number>;
   /** Sum of `queryCounts()`. */
@@ -107,7 +130,7 @@ const KINDS: readonly QueryKind[] = [
   "team",
   "token",
   "revocations_all",
-  "revocations_since",
+  "revocation_changes",
   "write_user",
   "write_member",
   "write_token",
@@ -301,13 +324,27 @@ export function createDataAccess(database: Pick<Database, "db">): DataAccess {
       return db.select(revocationColumns).from(tokenRevocations);
     },
 
-    async listRevocationsSince(since) {
-      count("revocations_since");
+    async loadRevocationSnapshot() {
+      count("revocations_all");
+      const [last, rows] = await db.batch([
+        db.select({ seq: max(tokenRevocationChanges.seq) }).from(tokenRevocationChanges),
+        db.select(revocationColumns).from(tokenRevocations),
+      ]);
+      return { rows, cursor: last[0]?.seq ?? 0 };
+    },
+
+    async listRevocationChanges(after, limit) {
+      count("revocation_changes");
       return db
-        .select(revocationColumns)
-        .from(tokenRevocations)
-        .where(gt(tokenRevocations.revokedAt, since))
-        .orderBy(asc(tokenRevocations.revokedAt));
+        .select({
+          seq: tokenRevocationChanges.seq,
+          jti: tokenRevocationChanges.jti,
+          expiresAt: tokenRevocationChanges.expiresAt,
+        })
+        .from(tokenRevocationChanges)
+        .where(gt(tokenRevocationChanges.seq, after))
+        .orderBy(asc(tokenRevocationChanges.seq))
+        .limit(limit);
     },
 
     queryCounts: () => ({ ...counts }),

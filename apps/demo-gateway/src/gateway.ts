@@ -5,7 +5,7 @@
  */
 import type { InvalidationBus, Store } from "@authcache/core";
 import type { Hono } from "hono";
-import { type AppLogger, createApp } from "./app.ts";
+import { type AppLogger, createGatewayApp } from "./app.ts";
 import type { GatewayEnv } from "./auth.ts";
 import { type BuiltCache, buildCache, type CacheLogger, type GatewayCache } from "./cache.ts";
 import { type GatewayConfig, loadConfig } from "./config.ts";
@@ -95,7 +95,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   });
   await revocations.start();
 
-  const app = createApp({
+  const { app, mcpSessions } = createGatewayApp({
     cache,
     data,
     jwt,
@@ -105,6 +105,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cacheDescription: built.description,
     logger,
     now,
+    allowedOrigins: config.allowedOrigins,
+    authorizationServers: config.authorizationServers,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(config.mcp.conformanceFixtures
+      ? { conformanceFixturesTeams: config.mcp.fixturesTeams }
+      : {}),
   });
 
   let closed = false;
@@ -136,6 +142,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       if (closed) return;
       closed = true;
       revocations.stop();
+      await mcpSessions.closeAll();
       await built.close();
       database.close();
     },

@@ -1,4 +1,10 @@
-export { type AppDeps, type AppLogger, createApp } from "./app.ts";
+export {
+  type AppDeps,
+  type AppLogger,
+  createApp,
+  createGatewayApp,
+  type GatewayApp,
+} from "./app.ts";
 export type { Caller, GatewayEnv } from "./auth.ts";
 export {
   type AuthContext,
@@ -38,6 +44,20 @@ export {
   type MintedToken,
   TokenError,
 } from "./jwt.ts";
+export {
+  type CallContext,
+  type McpCatalogue,
+  mergeCatalogues,
+  type PromptDefinition,
+  type ResourceDefinition,
+  type ResourceTemplateDefinition,
+  type ToolDefinition,
+  usableBy,
+  visible,
+} from "./mcp/catalogue.ts";
+export { createConformanceFixtures } from "./mcp/conformance-fixtures.ts";
+export { createDemoCatalogue } from "./mcp/demo-catalogue.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";
+export { originAllowed } from "./origin.ts";
 export { createRevocationSync, type RevocationSync } from "./revocation-sync.ts";
-export { demoTools, type ToolDefinition, visibleTools } from "./tools.ts";
+export { ROUTE_SCOPES, type RouteScope, scopeRefusal } from "./scope.ts";

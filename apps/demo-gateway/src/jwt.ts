@@ -42,7 +42,18 @@ export class TokenError extends Error {
   override readonly name = "TokenError";
 }
 
+/** What a verifier needs (the bearer middleware of `@authcache/hono` takes these). */
+export interface JwtVerification {
+  readonly key: Uint8Array;
+  readonly algorithms: readonly string[];
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockToleranceSeconds: number;
+  readonly now: () => number;
+}
+
 export interface JwtService {
+  readonly verification: JwtVerification;
   mint(email: string, options?: MintOptions): Promise<MintedToken>;
   /** Resolves the claims, or rejects with `TokenError`. */
   verify(token: string): Promise<TokenClaims>;
@@ -55,6 +66,14 @@ export function createJwtService(options: JwtOptions): JwtService {
   const now = options.now ?? Date.now;
 
   return {
+    verification: {
+      key,
+      algorithms: [ALGORITHM],
+      issuer: options.issuer,
+      audience: options.audience,
+      clockToleranceSeconds: options.clockToleranceSeconds ?? 0,
+      now,
+    },
     async mint(email, mintOptions = {}) {
       const jti = mintOptions.jti ?? crypto.randomUUID();
       const issuedAt = Math.floor(now() / 1000);

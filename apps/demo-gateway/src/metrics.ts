@@ -1,7 +1,9 @@
 /**
- * Request, authentication and database counters, rendered with the cache's own stats in the
- * Prometheus text exposition format (version 0.0.4).
+ * `/metrics` on prom-client: request and authentication counters recorded as they happen, and
+ * the database counters, revocation-sync figures and the cache's own `stats()` collected when
+ * scraped. One registry per gateway (no global state), Prometheus text format.
  */
+import { Counter, Gauge, Registry } from "prom-client";
 
 export type AuthOutcome =
   | "ok"
@@ -21,81 +23,79 @@ export interface MetricsSources {
 }
 
 export interface Metrics {
+  readonly registry: Registry;
+  readonly contentType: string;
   recordRequest(method: string, route: string, status: number): void;
   recordAuth(outcome: AuthOutcome): void;
-  render(sources: MetricsSources): string;
+  /** The exposition text, with the scrape-time sources read now. */
+  render(sources: MetricsSources): Promise<string>;
 }
 
 export function createMetrics(): Metrics {
-  const requests = new Map<string, number>();
-  const auth = new Map<AuthOutcome, number>();
+  const registry = new Registry();
+  const requests = new Counter({
+    name: "gateway_http_requests_total",
+    help: "HTTP requests by method, route and status.",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [registry],
+  });
+  const auth = new Counter({
+    name: "gateway_auth_total",
+    help: "Authentication attempts by outcome.",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  // Totals kept elsewhere (data access, libSQL client): set at scrape time.
+  const queries = new Gauge({
+    name: "gateway_db_queries_total",
+    help: "Database round trips by kind of query.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
+  const roundTrips = new Gauge({
+    name: "gateway_db_round_trips_total",
+    help: "Calls that reached the libSQL client (all kinds, migrations excluded).",
+    registers: [registry],
+  });
+  // Families named after the keys of stats objects, created on first sight.
+  const dynamic = new Map<string, Gauge<"value">>();
+  const gauge = (name: string, help: string, labelled = false): Gauge<"value"> => {
+    let g = dynamic.get(name);
+    if (!g) {
+      g = new Gauge({ name, help, labelNames: labelled ? ["value"] : [], registers: [registry] });
+      dynamic.set(name, g);
+    }
+    return g;
+  };
 
   return {
+    registry,
+    contentType: registry.contentType,
     recordRequest(method, route, status) {
-      const key = `${method}\u0000${route}\u0000${status}`;
-      requests.set(key, (requests.get(key) ?? 0) + 1);
+      requests.inc({ method, route, status: String(status) });
     },
     recordAuth(outcome) {
-      auth.set(outcome, (auth.get(outcome) ?? 0) + 1);
+      auth.inc({ outcome });
     },
-    render(sources) {
-      const out: string[] = [];
-      const family = (name: string, type: "counter" | "gauge", help: string) => {
-        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      };
-
-      family(
-        "gateway_http_requests_total",
-        "counter",
-        "HTTP requests by method, route and status.",
-      );
-      for (const [key, n] of [...requests].sort()) {
-        const [method = "", route = "", status = ""] = key.split("\u0000");
-        out.push(
-          `gateway_http_requests_total{method="${esc(method)}",route="${esc(route)}",status="${status}"} ${n}`,
-        );
+    async render(sources) {
+      for (const [kind, n] of Object.entries(sources.queryCounts)) queries.set({ kind }, n);
+      roundTrips.set(sources.clientRoundTrips);
+      for (const [name, n] of Object.entries(sources.revocationSync ?? {})) {
+        gauge(`gateway_revocation_sync_${snake(name)}`, `Revocation sync: ${name}.`).set(n);
       }
-
-      family("gateway_auth_total", "counter", "Authentication attempts by outcome.");
-      for (const [outcome, n] of [...auth].sort()) {
-        out.push(`gateway_auth_total{outcome="${outcome}"} ${n}`);
-      }
-
-      family("gateway_db_queries_total", "counter", "Database round trips by kind of query.");
-      for (const [kind, n] of Object.entries(sources.queryCounts).sort()) {
-        out.push(`gateway_db_queries_total{kind="${esc(kind)}"} ${n}`);
-      }
-      family(
-        "gateway_db_round_trips_total",
-        "counter",
-        "Calls that reached the libSQL client (all kinds, migrations excluded).",
-      );
-      out.push(`gateway_db_round_trips_total ${sources.clientRoundTrips}`);
-
-      if (sources.revocationSync) {
-        for (const [name, n] of Object.entries(sources.revocationSync)) {
-          const metric = `gateway_revocation_sync_${snake(name)}`;
-          family(metric, name === "cursor" ? "gauge" : "counter", `Revocation sync: ${name}.`);
-          out.push(`${metric} ${n}`);
-        }
-      }
-
-      for (const [name, value] of Object.entries(sources.cacheStats).sort(([a], [b]) =>
-        a.localeCompare(b),
-      )) {
+      for (const [name, value] of Object.entries(sources.cacheStats)) {
         const metric = `authcache_${snake(name)}`;
         if (typeof value === "number" && Number.isFinite(value)) {
-          family(metric, "gauge", `AuthCache stats().${name}.`);
-          out.push(`${metric} ${value}`);
+          gauge(metric, `AuthCache stats().${name}.`).set(value);
         } else if (typeof value === "boolean") {
-          family(metric, "gauge", `AuthCache stats().${name} (1 = true).`);
-          out.push(`${metric} ${value ? 1 : 0}`);
+          gauge(metric, `AuthCache stats().${name} (1 = true).`).set(value ? 1 : 0);
         } else if (typeof value === "string") {
-          family(`${metric}_info`, "gauge", `AuthCache stats().${name}, as a label.`);
-          out.push(`${metric}_info{value="${esc(value)}"} 1`);
+          const g = gauge(`${metric}_info`, `AuthCache stats().${name}, as a label.`, true);
+          g.reset();
+          g.set({ value }, 1);
         }
       }
-      return `${out.join("\n")}\n`;
+      return registry.metrics();
     },
   };
 }
@@ -105,8 +105,4 @@ function snake(name: string): string {
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .replace(/[^a-zA-Z0-9_]/g, "_")
     .toLowerCase();
-}
-
-function esc(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }

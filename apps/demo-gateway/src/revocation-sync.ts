@@ -1,22 +1,24 @@
 /**
  * Keeps the cache's revoked set in step with the token_revocations table: everything at
- * start-up, then a poll by `revoked_at` so a revocation written straight into the database by
- * another service takes effect within one poll interval.
+ * start-up, then a poll of the change log `token_revocation_changes`, so a revocation written
+ * straight into the database by another service takes effect within one poll interval (plus the
+ * cache's `maxStaleMs` on the other instances).
  *
- * The poll re-reads an overlap window behind its cursor, because rows committed by other
- * writers can carry a timestamp slightly older than the newest one already seen (clock skew,
- * a transaction that started earlier). Rows already applied are skipped by jti.
+ * The poll follows `seq`, an order the database assigns (AUTOINCREMENT, filled by a trigger on
+ * every insert into token_revocations), never a writer's clock: a row stamped with any
+ * `revoked_at` — a minute in the past, or by a host whose clock is behind — is seen on the next
+ * poll. A writer only has to INSERT into token_revocations; it must not write the change log.
  */
 import type { GatewayCache } from "./cache.ts";
-import type { DataAccess, RevocationRow } from "./data-access.ts";
+import type { DataAccess } from "./data-access.ts";
 
 export interface RevocationSyncOptions {
   readonly cache: Pick<GatewayCache, "syncRevokedTokens" | "invalidateRevocation">;
-  readonly data: Pick<DataAccess, "listRevocations" | "listRevocationsSince">;
+  readonly data: Pick<DataAccess, "loadRevocationSnapshot" | "listRevocationChanges">;
   /** Poll interval in ms (0 = no timer: call `poll()` yourself). */
   readonly intervalMs: number;
-  /** How far behind the newest seen `revoked_at` each poll looks again (default 5000 ms). */
-  readonly overlapMs?: number;
+  /** Change-log entries read per round trip (default 1000); a poll reads until it is caught up. */
+  readonly batchSize?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -25,6 +27,7 @@ export interface RevocationSyncStats {
   readonly polls: number;
   readonly pollErrors: number;
   readonly applied: number;
+  /** The last change-log `seq` applied. */
   readonly cursor: number;
 }
 
@@ -34,15 +37,19 @@ export interface RevocationSync {
   /** One incremental poll; resolves with how many new revocations it applied. */
   poll(): Promise<number>;
   /** Records a revocation this process already applied, so the poll does not apply it again. */
-  markApplied(jti: string, revokedAt: number): void;
+  markApplied(jti: string): void;
   stats(): RevocationSyncStats;
   stop(): void;
 }
 
+/** How many of this process's own revocations are remembered (to skip them once in the log). */
+const OWN_LIMIT = 10_000;
+
 export function createRevocationSync(options: RevocationSyncOptions): RevocationSync {
-  const overlapMs = options.overlapMs ?? 5000;
-  // jti -> revoked_at, kept only for rows inside the overlap window.
-  const seen = new Map<string, number>();
+  const batchSize = options.batchSize ?? 1000;
+  // jtis this process revoked itself, in insertion order; skipped (and forgotten) when the poll
+  // meets them. Applying them again would be harmless, only wasted bus traffic.
+  const own = new Set<string>();
   let cursor = 0;
   let initialCount = 0;
   let polls = 0;
@@ -51,40 +58,36 @@ export function createRevocationSync(options: RevocationSyncOptions): Revocation
   let timer: ReturnType<typeof setInterval> | undefined;
   let running: Promise<number> | undefined;
 
-  const remember = (row: Pick<RevocationRow, "jti" | "revokedAt">) => {
-    seen.set(row.jti, row.revokedAt);
-    if (row.revokedAt > cursor) cursor = row.revokedAt;
-  };
-  const prune = () => {
-    for (const [jti, at] of seen) if (at < cursor - overlapMs) seen.delete(jti);
-  };
-
   const pollOnce = async (): Promise<number> => {
     polls += 1;
-    const rows = await options.data.listRevocationsSince(cursor - overlapMs);
     let fresh = 0;
-    for (const row of rows) {
-      if (!seen.has(row.jti)) {
+    for (;;) {
+      const changes = await options.data.listRevocationChanges(cursor, batchSize);
+      for (const change of changes) {
+        if (own.delete(change.jti)) {
+          cursor = change.seq;
+          continue;
+        }
         // invalidateRevocation (not syncRevokedTokens) so contexts already cached for this jti
         // are dropped on every instance, not only marked in the revoked set.
-        await options.cache.invalidateRevocation(row.jti, row.expiresAt ?? undefined);
+        await options.cache.invalidateRevocation(change.jti, change.expiresAt ?? undefined);
+        cursor = change.seq;
         fresh += 1;
+        applied += 1;
       }
-      remember(row);
+      if (changes.length < batchSize) return fresh;
     }
-    applied += fresh;
-    prune();
-    return fresh;
   };
 
   const sync: RevocationSync = {
     async start() {
-      const rows = await options.data.listRevocations();
+      const snapshot = await options.data.loadRevocationSnapshot();
       initialCount = await options.cache.syncRevokedTokens(
-        rows.map((r) => (r.expiresAt == null ? r.jti : { jti: r.jti, expiresAt: r.expiresAt })),
+        snapshot.rows.map((r) =>
+          r.expiresAt == null ? r.jti : { jti: r.jti, expiresAt: r.expiresAt },
+        ),
       );
-      for (const row of rows) remember(row);
-      prune();
+      cursor = snapshot.cursor;
       if (options.intervalMs > 0) {
         timer = setInterval(() => {
           sync.poll().catch(() => {});
@@ -108,8 +111,12 @@ export function createRevocationSync(options: RevocationSyncOptions): Revocation
         });
       return running;
     },
-    markApplied(jti, revokedAt) {
-      seen.set(jti, revokedAt);
+    markApplied(jti) {
+      own.add(jti);
+      if (own.size > OWN_LIMIT) {
+        const oldest = own.values().next().value;
+        if (oldest !== undefined) own.delete(oldest);
+      }
     },
     stats: () => ({ initialCount, polls, pollErrors, applied, cursor }),
     stop() {

@@ -25,7 +25,9 @@ export async function listen(
 ): Promise<Listening> {
   const g = globalThis as { Bun?: unknown; Deno?: DenoLike };
   if (g.Bun !== undefined) {
-    const server = Bun.serve({ fetch, port, hostname });
+    // MCP SSE streams stay open between keep-alives (every 15 s): Bun's default idle timeout
+    // (10 s) would cut them.
+    const server = Bun.serve({ fetch, port, hostname, idleTimeout: 60 });
     return {
       port: server.port ?? port,
       hostname,

@@ -1,7 +1,9 @@
 /**
- * Request-body checks that answer 400 with the name of the offending field.
+ * Request bodies: zod schemas checked by `@hono/zod-validator`, answering 400
+ * `{ "error": "\"<field>\" <what is wrong>", "field": "<field>" }` for the first bad field.
  */
-import type { Context } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
 
 /** A client error; `field` names the body field at fault when there is one. */
 export class BadRequest extends Error {
@@ -14,82 +16,68 @@ export class BadRequest extends Error {
   }
 }
 
-export type Body = Readonly<Record<string, unknown>>;
-
-/** Parses a JSON object body. An empty body reads as `{}` when `optional` is set. */
-export async function readJsonObject(c: Context, optional = false): Promise<Body> {
-  const text = await c.req.text();
-  if (text.trim() === "") {
-    if (optional) return {};
-    throw new BadRequest("Request body must be a JSON object");
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BadRequest("Request body is not valid JSON");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new BadRequest("Request body must be a JSON object");
-  }
-  return parsed as Body;
-}
-
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-export function requiredEmail(body: Body, field: string): string {
-  const v = body[field];
-  if (v === undefined || v === null || v === "") {
-    throw new BadRequest(`"${field}" is required`, field);
-  }
-  if (typeof v !== "string" || v.length > 320 || !EMAIL.test(v)) {
-    throw new BadRequest(`"${field}" must be an e-mail address`, field);
-  }
-  return v;
-}
+/** "is required" when absent, else `problem`. Absent = undefined or null (and "" for strings). */
+const says = (problem: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined || issue.input === null ? "is required" : problem;
 
-export function optionalString(body: Body, field: string, maxLength: number): string | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" || v.length === 0 || v.length > maxLength) {
-    throw new BadRequest(`"${field}" must be a string of 1 to ${maxLength} characters`, field);
-  }
-  return v;
-}
+export const email = () =>
+  z
+    .string({ error: says("must be an e-mail address") })
+    .min(1, { error: "is required" })
+    .max(320, { error: "must be an e-mail address" })
+    .regex(EMAIL, { error: "must be an e-mail address" });
 
-export function optionalInt(body: Body, field: string, min: number, max: number) {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new BadRequest(`"${field}" must be a whole number from ${min} to ${max}`, field);
-  }
-  return v;
-}
+const optionalString = (max: number) =>
+  z
+    .string({ error: `must be a string of 1 to ${max} characters` })
+    .min(1, { error: `must be a string of 1 to ${max} characters` })
+    .max(max, { error: `must be a string of 1 to ${max} characters` })
+    .nullish();
 
-export function optionalStringArray(body: Body, field: string, maxItems: number) {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (
-    !Array.isArray(v) ||
-    v.length === 0 ||
-    v.length > maxItems ||
-    !v.every((x) => typeof x === "string" && x.length > 0 && x.length <= 200)
-  ) {
-    throw new BadRequest(
-      `"${field}" must be a non-empty array of at most ${maxItems} non-empty strings`,
-      field,
-    );
-  }
-  return v as string[];
-}
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: says(`must be one of ${values.join(", ")}`) });
 
-export function requiredOneOf<T extends string>(body: Body, field: string, allowed: readonly T[]) {
-  const v = body[field];
-  if (v === undefined || v === null || v === "") {
-    throw new BadRequest(`"${field}" is required (one of ${allowed.join(", ")})`, field);
-  }
-  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-    throw new BadRequest(`"${field}" must be one of ${allowed.join(", ")}`, field);
-  }
-  return v as T;
+export const ROLES = ["owner", "member", "viewer"] as const;
+const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
+const TEAMS = "must be a non-empty array of at most 50 non-empty strings";
+
+export const mintTokenBody = z.object({
+  email: email(),
+  name: optionalString(100),
+  ttlSeconds: z
+    .number({ error: `must be a whole number from 60 to ${MAX_TOKEN_TTL_SECONDS}` })
+    .int({ error: `must be a whole number from 60 to ${MAX_TOKEN_TTL_SECONDS}` })
+    .min(60, { error: `must be a whole number from 60 to ${MAX_TOKEN_TTL_SECONDS}` })
+    .max(MAX_TOKEN_TTL_SECONDS, {
+      error: `must be a whole number from 60 to ${MAX_TOKEN_TTL_SECONDS}`,
+    })
+    .nullish(),
+  teams: z
+    .array(z.string({ error: TEAMS }).min(1, { error: TEAMS }).max(200, { error: TEAMS }), {
+      error: TEAMS,
+    })
+    .min(1, { error: TEAMS })
+    .max(50, { error: TEAMS })
+    .nullish(),
+});
+
+export const revokeBody = z.object({ reason: optionalString(200) });
+
+export const addMemberBody = z.object({ email: email(), role: oneOf(ROLES) });
+
+export const changeRoleBody = z.object({ role: oneOf(ROLES) });
+
+/** The JSON body validator: 400 naming the first bad field. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return zValidator("json", schema, (result) => {
+    if (result.success) return;
+    const issue = result.error.issues[0];
+    const field = issue?.path[0];
+    if (typeof field !== "string") {
+      throw new BadRequest("Request body must be a JSON object");
+    }
+    throw new BadRequest(`"${field}" ${issue?.message ?? "is invalid"}`, field);
+  });
 }

@@ -14,6 +14,7 @@ import {
   BOB,
   call,
   countingStore,
+  mcpSession,
   removeTempDirs,
   testGateway,
   tokenFor,
@@ -58,11 +59,15 @@ async function busUp(gw: Gateway): Promise<void> {
   throw new Error("the bus never reported up");
 }
 
-const ROUTES = [
-  { path: "/auth/me" },
-  { path: "/teams/team-research/role" },
-  { path: "/mcp", body: { jsonrpc: "2.0", id: 1, method: "tools/list" } },
-] as const;
+/** Each route as a request maker; the MCP session is opened (initialize) before measuring. */
+async function routes(gw: Gateway, token: string) {
+  const session = await mcpSession(gw, token);
+  return [
+    async () => (await call(gw, "/auth/me", { token })).status,
+    async () => (await call(gw, "/teams/team-research/role", { token })).status,
+    async () => (await session.request("tools/list")).status,
+  ];
+}
 
 describe("AUTH_CACHE_ENABLED=false", () => {
   test("every request pays the database again: the baseline the cache is measured against", async () => {
@@ -92,13 +97,11 @@ describe("L1 only (the embedded default)", () => {
     const cold = delta(s0, snapshot(gw));
     expect(cold).toEqual({ roundTrips: 2, kinds: { auth_context: 1, user_teams: 1 }, l2: 0 });
 
-    for (const route of ROUTES) {
+    for (const route of await routes(gw, token)) {
       // First use of a route may load what only that route needs (the role); the second is warm.
-      await call(gw, route.path, { token, ...route });
+      await route();
       const before = snapshot(gw);
-      for (let i = 0; i < 5; i++) {
-        expect((await call(gw, route.path, { token, ...route })).status).toBe(200);
-      }
+      for (let i = 0; i < 5; i++) expect(await route()).toBe(200);
       expect(delta(before, snapshot(gw))).toEqual({ roundTrips: 0, kinds: {}, l2: 0 });
     }
   });
@@ -176,12 +179,10 @@ for (const [name, l2] of Object.entries(L2_CASES)) {
     expect(cold.l2).toBeGreaterThan(0); // L2 consulted on the miss, then filled
     if (process.env.SHOW_COUNTS) console.log(name, "cold", cold, Object.fromEntries(calls));
 
-    for (const route of ROUTES) {
-      await call(gw, route.path, { token, ...route });
+    for (const route of await routes(gw, token)) {
+      await route();
       const before = snapshot(gw, calls);
-      for (let i = 0; i < 5; i++) {
-        expect((await call(gw, route.path, { token, ...route })).status).toBe(200);
-      }
+      for (let i = 0; i < 5; i++) expect(await route()).toBe(200);
       expect(delta(before, snapshot(gw, calls))).toEqual({ roundTrips: 0, kinds: {}, l2: 0 });
     }
     await gw.close();

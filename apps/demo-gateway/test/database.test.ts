@@ -120,9 +120,18 @@ describe("data access", () => {
       expiresAt: null,
     });
     expect((await data.listRevocations()).length).toBe(2);
-    expect(await data.listRevocationsSince(10)).toEqual([
-      { jti: "b", revokedAt: 20, expiresAt: null },
+    // The change log follows insertion order, assigned by the database, not revoked_at.
+    const changes = await data.listRevocationChanges(0, 10);
+    expect(changes.map((c) => [c.jti, c.expiresAt])).toEqual([
+      ["a", 99],
+      ["b", null],
     ]);
+    expect(await data.listRevocationChanges(changes[0]?.seq ?? -1, 10)).toEqual([
+      changes[1] as (typeof changes)[number],
+    ]);
+    const snapshot = await data.loadRevocationSnapshot();
+    expect(snapshot.rows.length).toBe(2);
+    expect(snapshot.cursor).toBe(changes[1]?.seq ?? -1);
     db.close();
   });
 });

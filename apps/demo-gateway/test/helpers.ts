@@ -147,3 +147,70 @@ export function totalCalls(calls: Map<string, number>): number {
   for (const v of calls.values()) n += v;
   return n;
 }
+
+export interface McpReply {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The JSON-RPC answer (from a JSON body or the last `data:` of an SSE body). */
+  readonly message: Record<string, unknown> | undefined;
+}
+
+/** Reads a JSON-RPC answer from a JSON or SSE response (SSE priming events have no data). */
+export async function readRpc(res: Response): Promise<Record<string, unknown> | undefined> {
+  const text = await res.text();
+  if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    const data = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: ") && l.length > "data: ".length)
+      .map((l) => JSON.parse(l.slice("data: ".length)) as Record<string, unknown>);
+    return data.find((m) => "result" in m || "error" in m);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An initialized MCP session on `gw.app` (no network), for raw JSON-RPC requests. */
+export async function mcpSession(gw: Gateway, token: string) {
+  const headers = (sessionId?: string | null): Record<string, string> => ({
+    authorization: `Bearer ${token}`,
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    ...(sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" } : {}),
+  });
+  const post = (body: unknown, sessionId?: string | null) =>
+    gw.app.request("/mcp", {
+      method: "POST",
+      headers: headers(sessionId),
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  const init = await post({
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "gateway-test", version: "1.0.0" },
+    },
+  });
+  if (init.status !== 200) throw new Error(`initialize answered ${init.status}`);
+  const sessionId = init.headers.get("mcp-session-id");
+  const initialized = await readRpc(init);
+  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId)).text();
+  let id = 1;
+  return {
+    sessionId,
+    initialized,
+    /** Sends one JSON-RPC request (or any raw body) in the session. */
+    async send(body: unknown): Promise<McpReply> {
+      const res = await post(body, sessionId);
+      return { status: res.status, headers: res.headers, message: await readRpc(res) };
+    },
+    async request(method: string, params: Record<string, unknown> = {}): Promise<McpReply> {
+      return this.send({ jsonrpc: "2.0", id: id++, method, params });
+    },
+  };
+}

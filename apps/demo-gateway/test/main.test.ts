@@ -1,6 +1,8 @@
 /** `bun src/main.ts` on the embedded default: it starts, and the curl it prints works. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { removeTempDirs, tempDir } from "./helpers.ts";
 import { spawnGateway } from "./process.ts";
 
@@ -21,14 +23,15 @@ describe("main.ts", () => {
       });
       expect(me.status).toBe(200);
       expect(((await me.json()) as { email: string }).email).toBe("alice@example.com");
-      const tools = await fetch(`${gw.url}/mcp`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${gw.userToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-      });
-      expect(((await tools.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(
-        3,
+      // The MCP endpoint with the official SDK client and the printed token.
+      const client = new Client({ name: "main-test", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${gw.userToken}` } },
+        }),
       );
+      expect((await client.listTools()).tools.length).toBe(3);
+      await client.close();
     } finally {
       await gw.stop();
     }

@@ -8,6 +8,7 @@ import {
   BOB,
   CAROL,
   call,
+  mcpSession,
   removeTempDirs,
   testGateway,
   tokenFor,
@@ -25,12 +26,10 @@ afterEach(async () => {
 afterAll(removeTempDirs);
 
 async function toolsOf(token: string): Promise<string[]> {
-  const res = await call(gw, "/mcp", {
-    token,
-    body: { jsonrpc: "2.0", id: 1, method: "tools/list" },
-  });
+  const session = await mcpSession(gw, token);
+  const res = await session.request("tools/list");
   expect(res.status).toBe(200);
-  const result = res.json.result as { tools: { name: string }[] };
+  const result = res.message?.result as { tools: { name: string }[] };
   return result.tools.map((t) => t.name);
 }
 
@@ -73,7 +72,8 @@ describe("public routes", () => {
     expect(res.text).toMatch(/^gateway_revocation_sync_polls 0$/m);
     // Every sample line is `name{labels} value` or `name value`.
     for (const line of res.text.trim().split("\n")) {
-      if (!line.startsWith("#")) expect(line).toMatch(/^[a-z0-9_]+(\{[^}]*\})? -?[0-9.e+-]+$/);
+      if (line !== "" && !line.startsWith("#"))
+        expect(line).toMatch(/^[a-z0-9_]+(\{[^}]*\})? -?[0-9.e+-]+$/);
     }
   });
 
@@ -306,28 +306,45 @@ describe("POST /mcp", () => {
     expect(await toolsOf(await tokenFor(gw, CAROL))).toEqual(["echo"]);
   });
 
-  test("initialize, ping, notifications and JSON-RPC errors", async () => {
+  test("initialize, ping, notifications and JSON-RPC errors, on the SDK's transport", async () => {
     const token = await tokenFor(gw, ALICE);
-    const rpc = (body: unknown) => call(gw, "/mcp", { token, body });
-    const init = await rpc({ jsonrpc: "2.0", id: "a", method: "initialize", params: {} });
-    expect((init.json.result as { serverInfo: { name: string } }).serverInfo.name).toBe(
-      "authcache-demo-gateway",
-    );
-    expect((await rpc({ jsonrpc: "2.0", id: 2, method: "ping" })).json).toEqual({
-      jsonrpc: "2.0",
-      id: 2,
-      result: {},
-    });
-    const note = await rpc({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const session = await mcpSession(gw, token);
+    expect(session.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    const init = session.initialized?.result as { serverInfo: { name: string } };
+    expect(init.serverInfo.name).toBe("authcache-demo-gateway");
+    const ping = await session.request("ping");
+    expect(ping.message).toEqual({ jsonrpc: "2.0", id: 1, result: {} });
+    const note = await session.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     expect(note.status).toBe(202);
     const code = async (body: unknown) =>
-      ((await rpc(body)).json.error as { code: number } | undefined)?.code;
+      ((await session.send(body)).message?.error as { code: number } | undefined)?.code;
     expect(await code("{oops")).toBe(-32700);
-    expect(await code([{ jsonrpc: "2.0", id: 1, method: "ping" }])).toBe(-32600);
-    expect(await code({ id: 1, method: "ping" })).toBe(-32600);
-    expect(await code({ jsonrpc: "2.0", id: 1 })).toBe(-32600);
-    expect(await code({ jsonrpc: "2.0", id: { x: 1 }, method: "ping" })).toBe(-32600);
-    expect(await code({ jsonrpc: "2.0", id: 1, method: "tools/call" })).toBe(-32601);
+    expect(await code({ id: 1, method: "ping" })).toBe(-32700);
+    expect(await code({ jsonrpc: "2.0", id: 5, method: "no/such/method" })).toBe(-32601);
+    expect(
+      await code({
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "nope", arguments: {} },
+      }),
+    ).toBe(-32602);
+    // A request without a session, other than initialize: 400.
+    const bare = await call(gw, "/mcp", {
+      token,
+      body: { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      headers: { accept: "application/json, text/event-stream" },
+    });
+    expect(bare.status).toBe(400);
+  });
+
+  test("tools/call runs the tool", async () => {
+    const session = await mcpSession(gw, await tokenFor(gw, ALICE));
+    const res = await session.request("tools/call", {
+      name: "echo",
+      arguments: { text: "hi" },
+    });
+    expect(res.message?.result).toEqual({ content: [{ type: "text", text: "hi" }] });
   });
 
   test("needs a token", async () => {

@@ -60,6 +60,35 @@ export const migrations: readonly Migration[] = [
       "CREATE INDEX IF NOT EXISTS token_revocations_revoked_at_idx ON token_revocations(revoked_at)",
     ],
   },
+  {
+    id: 2,
+    name: "revocation change log in database order",
+    // The revocation poll follows `seq`, which the database assigns (AUTOINCREMENT: strictly
+    // increasing, never reused) in commit order, whatever `revoked_at` a writer stamps. The
+    // trigger fills it, so a writer only inserts into token_revocations.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS token_revocation_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        jti TEXT NOT NULL,
+        expires_at INTEGER
+      )`,
+      `CREATE TRIGGER IF NOT EXISTS token_revocations_log_insert
+        AFTER INSERT ON token_revocations
+        BEGIN
+          INSERT INTO token_revocation_changes (jti, expires_at) VALUES (NEW.jti, NEW.expires_at);
+        END`,
+      `CREATE TRIGGER IF NOT EXISTS token_revocations_log_update
+        AFTER UPDATE OF jti, expires_at ON token_revocations
+        BEGIN
+          INSERT INTO token_revocation_changes (jti, expires_at) VALUES (NEW.jti, NEW.expires_at);
+        END`,
+      // Rows written before this migration: logged once, oldest first.
+      `INSERT INTO token_revocation_changes (jti, expires_at)
+        SELECT jti, expires_at FROM token_revocations
+        WHERE NOT EXISTS (SELECT 1 FROM token_revocation_changes)
+        ORDER BY revoked_at, rowid`,
+    ],
+  },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS __migrations (

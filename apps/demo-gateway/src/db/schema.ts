@@ -74,6 +74,13 @@ export const tokenRevocations = sqliteTable(
   (t) => [index("token_revocations_revoked_at_idx").on(t.revokedAt)],
 );
 
+/** Filled by a trigger on token_revocations (migration 2); `seq` is the database's order. */
+export const tokenRevocationChanges = sqliteTable("token_revocation_changes", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  jti: text("jti").notNull(),
+  expiresAt: integer("expires_at"),
+});
+
 export type UserRow = typeof users.$inferSelect;
 export type TeamRow = typeof teams.$inferSelect;
 export type TeamMemberRow = typeof teamMembers.$inferSelect;

@@ -1,17 +1,8 @@
 /** Admin routes: issue and revoke tokens, activate and deactivate users. Global admins only. */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../auth.ts";
-import {
-  BadRequest,
-  optionalInt,
-  optionalString,
-  optionalStringArray,
-  readJsonObject,
-  requiredEmail,
-} from "../validation.ts";
+import { BadRequest, jsonBody, mintTokenBody, revokeBody } from "../validation.ts";
 import { caller, forbidden, notFound, type RouteDeps, revokeToken } from "./deps.ts";
-
-const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
 
 export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   if (!caller(c).user.isAdmin) return forbidden(c, "Admin role required");
@@ -21,12 +12,12 @@ export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {
 export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
   app.use("/admin/*", requireAdmin);
 
-  app.post("/admin/tokens", async (c) => {
-    const body = await readJsonObject(c);
-    const email = requiredEmail(body, "email");
-    const name = optionalString(body, "name", 100) ?? "api token";
-    const ttlSeconds = optionalInt(body, "ttlSeconds", 60, MAX_TOKEN_TTL_SECONDS);
-    const teams = optionalStringArray(body, "teams", 50);
+  app.post("/admin/tokens", jsonBody(mintTokenBody), async (c) => {
+    const body = c.req.valid("json");
+    const email = body.email;
+    const name = body.name ?? "api token";
+    const ttlSeconds = body.ttlSeconds ?? undefined;
+    const teams = body.teams ?? undefined;
 
     const user = await deps.data.getUser(email);
     if (!user) return notFound(c, `No user ${email}`);
@@ -60,10 +51,9 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): voi
     );
   });
 
-  app.post("/admin/tokens/:jti/revoke", async (c) => {
+  app.post("/admin/tokens/:jti/revoke", jsonBody(revokeBody), async (c) => {
     const jti = c.req.param("jti");
-    const body = await readJsonObject(c, true);
-    const reason = optionalString(body, "reason", 200) ?? "revoked by admin";
+    const reason = c.req.valid("json").reason ?? "revoked by admin";
     if (jti.length > 200) throw new BadRequest("jti is too long", "jti");
     // The token's expiry, when this gateway issued it, bounds how long the revocation is kept.
     const token = await deps.data.getApiToken(jti);

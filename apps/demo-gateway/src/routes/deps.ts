@@ -4,14 +4,12 @@ import type { GatewayCache } from "../cache.ts";
 import type { DataAccess } from "../data-access.ts";
 import type { JwtService } from "../jwt.ts";
 import type { RevocationSync } from "../revocation-sync.ts";
-import type { ToolDefinition } from "../tools.ts";
 
 /** What route handlers need; `createApp` builds it from `AppDeps`. */
 export interface RouteDeps {
   readonly cache: GatewayCache;
   readonly data: DataAccess;
   readonly jwt: JwtService;
-  readonly tools: readonly ToolDefinition[];
   readonly revocations: Pick<RevocationSync, "markApplied"> | undefined;
   readonly now: () => number;
 }
@@ -27,7 +25,7 @@ export function notFound(c: GatewayContext, message: string) {
 }
 
 export function caller(c: GatewayContext): Caller {
-  return c.get("caller");
+  return c.var.auth;
 }
 
 /** Records a revocation in the database, then awaits its invalidation on every instance. */
@@ -49,6 +47,6 @@ export async function revokeToken(
   // Even when the row already existed, invalidate: it is idempotent and cheap, and a caller
   // retrying after a failed invalidation must be able to finish the job.
   await deps.cache.invalidateRevocation(jti, expiresAt ?? undefined);
-  deps.revocations?.markApplied(jti, revokedAt);
+  if (inserted) deps.revocations?.markApplied(jti);
   return inserted;
 }

@@ -1,10 +1,8 @@
 /** Team routes: the caller's role, and member management (team owners and global admins). */
 import type { Hono } from "hono";
 import type { GatewayEnv } from "../auth.ts";
-import { BadRequest, readJsonObject, requiredEmail, requiredOneOf } from "../validation.ts";
+import { addMemberBody, BadRequest, changeRoleBody, jsonBody } from "../validation.ts";
 import { caller, forbidden, type GatewayContext, notFound, type RouteDeps } from "./deps.ts";
-
-export const ROLES = ["owner", "member", "viewer"] as const;
 
 export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
   // null = not a member (cached like any answer); undefined cannot come from this loader.
@@ -30,19 +28,14 @@ export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
   app.get("/teams/:id/role", async (c) => {
     const teamId = c.req.param("id");
     const me = caller(c);
-    if (me.scopedTeams && !me.scopedTeams.includes(teamId)) {
-      return forbidden(c, `Token is not scoped to team ${teamId}`);
-    }
     const role = await roleOf(me.email, teamId);
     if (role === null) return forbidden(c, `Not a member of team ${teamId}`);
     return c.json({ teamId, email: me.email, role });
   });
 
-  app.post("/teams/:id/members", async (c) => {
+  app.post("/teams/:id/members", jsonBody(addMemberBody), async (c) => {
     const teamId = c.req.param("id");
-    const body = await readJsonObject(c);
-    const email = requiredEmail(body, "email");
-    const role = requiredOneOf(body, "role", ROLES);
+    const { email, role } = c.req.valid("json");
     const refused = await guardManager(c, teamId);
     if (refused) return refused;
     const user = await deps.data.getUser(email);
@@ -53,11 +46,10 @@ export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
     return c.json({ teamId, email, role }, 201);
   });
 
-  app.patch("/teams/:id/members/:email", async (c) => {
+  app.patch("/teams/:id/members/:email", jsonBody(changeRoleBody), async (c) => {
     const teamId = c.req.param("id");
     const email = c.req.param("email");
-    const body = await readJsonObject(c);
-    const role = requiredOneOf(body, "role", ROLES);
+    const { role } = c.req.valid("json");
     const refused = await guardManager(c, teamId);
     if (refused) return refused;
     if (!(await deps.data.setMemberRole(teamId, email, role))) {
