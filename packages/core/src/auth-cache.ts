@@ -10,13 +10,16 @@ import { MAX_IDENTIFIER_LENGTH } from "./message.ts";
 import { type AuthCacheOptions, resolveOptions } from "./options.ts";
 import {
   type AuthContext,
+  adoptContext,
+  adoptUser,
   canonicalTeamIds as canonicalIds,
+  checkExpiresAt,
   copyContext,
   copyTeams,
   copyUser,
-  deepFreeze,
   isPlainObject,
   isStringArray,
+  MAX_LIFETIME_MS,
   type RevocationEntry,
   typeError,
   type UserRecord,
@@ -258,13 +261,9 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
         revokedMember: jti === undefined ? undefined : c.revokedMember(jti),
         owners: [c.userOwner(email, "ctx")],
       }),
-      accept: (env: Envelope) => {
-        try {
-          return copyContext(env.value, redact, "stored context");
-        } catch {
-          return INVALID;
-        }
-      },
+      // The decoded value is a fresh object: checked, redacted and frozen in place (a throw
+      // is a counted miss).
+      accept: (env: Envelope) => adoptContext(env.value, redact),
       absent: never,
     };
   }
@@ -290,12 +289,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
         revokedMember: undefined,
         owners: [],
       }),
-      accept: (env: Envelope) => {
-        if (!isPlainObject(env.value)) return INVALID;
-        const v = env.value;
-        for (const f of redact) delete v[f];
-        return deepFreeze(v);
-      },
+      accept: (env: Envelope) => adoptUser(env.value, redact),
       absent: never,
     };
   }
@@ -863,11 +857,7 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
 
   async invalidateRevocation(jti: string, expiresAt?: number | null): Promise<void> {
     checkString("jti", jti);
-    if (expiresAt !== undefined && expiresAt !== null) {
-      if (typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) {
-        throw typeError("expiresAt", "a finite number (epoch ms), null or undefined", expiresAt);
-      }
-    }
+    checkExpiresAt(expiresAt, this.e.o.now());
     if (!this.enabled) return;
     const e = this.e;
     const c = e.codec;
@@ -912,7 +902,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
         continue;
       }
       const now = e.o.now();
-      const deadline = parsed.expiresAt ?? now + e.o.revocationRetentionMs;
+      // Clamped, never refused: a bulk source's absurd expiry still revokes (see checkExpiresAt).
+      const deadline = Math.min(
+        parsed.expiresAt ?? now + e.o.revocationRetentionMs,
+        now + MAX_LIFETIME_MS,
+      );
       if (!(deadline > now)) continue;
       count++;
       chunk.push({ jti: parsed.jti, expiresAt: deadline });

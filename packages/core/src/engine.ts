@@ -5,7 +5,7 @@ import type {
   Store,
   Unsubscribe,
 } from "./contracts.ts";
-import { decodeEnvelope, type Envelope, encodeEnvelope, type Kind } from "./envelope.ts";
+import { createEnvelopeCodec, type Envelope, type EnvelopeCodec, type Kind } from "./envelope.ts";
 import { type AuthCacheError, BusError, InvalidationError, StoreError } from "./errors.ts";
 import { ExpiringSet } from "./expiring-set.ts";
 import { Guard } from "./guard.ts";
@@ -130,6 +130,8 @@ export class Engine {
   readonly o: ResolvedOptions;
   readonly l1: L1Cache<unknown>;
   readonly codec: KeyCodec;
+  /** Stored entries, bound to their key (authenticated with the hashIdentifiers secret). */
+  readonly envelopes: EnvelopeCodec;
   readonly revoked = new ExpiringSet();
   /** Loads in flight, tagged with their plan: an applied invalidation detaches the ones it
    *  touches from later callers. */
@@ -158,6 +160,7 @@ export class Engine {
       prefix: options.prefix,
       hashIdentifiers: options.hashIdentifiers,
     });
+    this.envelopes = createEnvelopeCodec(options.hashIdentifiers?.key);
     const { store, bus } = options;
     this.trustMode = bus !== undefined ? TRUST_BUS : TRUST_ALWAYS;
     this.busState = bus !== undefined ? "down" : "none";
@@ -283,7 +286,8 @@ export class Engine {
       this.counters.misses++;
       return { state: "miss", ticket };
     }
-    const raw = await this.read(ticket);
+    const l2 = plan.l2();
+    const raw = await this.read(ticket, l2);
     if (ticket.revoked) {
       this.close(ticket);
       if (plan.jti !== undefined) {
@@ -297,7 +301,7 @@ export class Engine {
       this.counters.misses++;
       return { state: "miss", ticket };
     }
-    const value = raw === undefined ? INVALID : this.decode(plan, raw, ticket);
+    const value = raw === undefined ? INVALID : this.decode(plan, l2.key, raw, ticket);
     if (value === INVALID) {
       this.counters.l2Misses++;
       this.counters.misses++;
@@ -313,26 +317,37 @@ export class Engine {
     return { state: "hit", value };
   }
 
-  private decode(plan: Plan, raw: string, ticket: Ticket): unknown {
-    const env = decodeEnvelope(raw, plan.kind);
-    if (env === undefined) {
-      this.counters.decodeErrors++;
-      return INVALID;
+  /** The value of an entry read from L2 under `key`, or INVALID. Anything L2 hands back that
+   *  cannot be accepted is a miss, counted in decodeErrors unless it is merely dead; never a
+   *  throw (whatever the payload, however deep). */
+  private decode(plan: Plan, key: string, raw: string, ticket: Ticket): unknown {
+    try {
+      const env = this.envelopes.decode(raw, key, plan.kind);
+      if (env !== undefined) {
+        // Written before the last invalidateAll, or before its team's roles were invalidated:
+        // dead. A generation the counters have not reached yet (read in the same store.read)
+        // was not written by a fill: refused, counted.
+        if (env.g < ticket.g) return INVALID;
+        const t = env.t ?? 0;
+        if (ticket.tg !== undefined && t < ticket.tg) return INVALID;
+        if (env.g === ticket.g && (ticket.tg === undefined || t === ticket.tg)) {
+          const value = plan.accept(env);
+          if (value !== INVALID) return value;
+        }
+      }
+    } catch {
+      // A value that passed decoding but not its kind's checks, whatever they threw.
     }
-    // Written before the last invalidateAll, or before its team's roles were invalidated: dead.
-    if (env.g < ticket.g) return INVALID;
-    if (ticket.tg !== undefined && (env.t ?? 0) < ticket.tg) return INVALID;
-    const value = plan.accept(env);
-    if (value === INVALID) this.counters.decodeErrors++;
-    return value;
+    this.counters.decodeErrors++;
+    return INVALID;
   }
 
   /** One guarded `store.read`; records the fence values in the ticket. Never throws. */
-  async read(ticket: Ticket): Promise<string | undefined> {
+  async read(ticket: Ticket, l2?: L2Plan): Promise<string | undefined> {
     const store = this.o.store;
     const guard = this.storeGuard;
     if (store === undefined || guard === undefined) return undefined;
-    const l2 = ticket.plan.l2();
+    l2 ??= ticket.plan.l2();
     const keys = [l2.key, this.codec.generation()];
     const fenceAt = l2.fenceKey === undefined ? -1 : keys.push(l2.fenceKey) - 1;
     const teamAt = l2.teamGenKey === undefined ? -1 : keys.push(l2.teamGenKey) - 1;
@@ -399,7 +414,14 @@ export class Engine {
       const guard = this.storeGuard;
       if (store !== undefined && guard !== undefined && ticket.readOk) {
         const l2 = plan.l2();
-        const env = encodeEnvelope(plan.kind, ticket.g, value, plan.absent(value), ticket.tg);
+        const env = this.envelopes.encode(
+          l2.key,
+          plan.kind,
+          ticket.g,
+          value,
+          plan.absent(value),
+          ticket.tg,
+        );
         const expiresAt = this.o.now() + plan.ttl;
         try {
           if (l2.fenceKey !== undefined) {

@@ -12,8 +12,13 @@ export type {
   Store,
   Unsubscribe,
 } from "./contracts.ts";
-export type { Envelope, Kind } from "./envelope.ts";
-export { decodeEnvelope, encodeEnvelope } from "./envelope.ts";
+export type { Envelope, EnvelopeCodec, Kind } from "./envelope.ts";
+export {
+  createEnvelopeCodec,
+  decodeEnvelope,
+  ENVELOPE_VERSION,
+  encodeEnvelope,
+} from "./envelope.ts";
 export {
   AuthCacheError,
   BusError,
@@ -49,6 +54,7 @@ export {
   REVOCATION_BATCH_BYTES,
 } from "./message.ts";
 export type { AuthCacheOptions, TtlOptions } from "./options.ts";
-export { DEFAULT_REDACT_FIELDS } from "./options.ts";
+export { DEFAULT_REDACT_FIELDS, MAX_DELAY_MS } from "./options.ts";
 export { SingleFlight } from "./singleflight.ts";
 export type { AuthContext, RevocationEntry, UserRecord } from "./values.ts";
+export { MAX_LIFETIME_MS, MAX_VALUE_DEPTH } from "./values.ts";

@@ -2,8 +2,13 @@ import type { InvalidationBus, Store } from "./contracts.ts";
 import type { BreakerOptions } from "./guard.ts";
 import { checkPrefix } from "./key-codec.ts";
 import { defaultLogger, type Logger } from "./logger.ts";
+import { MAX_LIFETIME_MS } from "./values.ts";
 
-/** Lifetimes of each kind of entry, in milliseconds (all positive). */
+/** The longest a timer can wait (2^31 - 1 ms, about 24.8 days); a longer `setTimeout` fires at
+ *  once. Bounds the options that time a wait: maxStaleMs, l2.timeoutMs, l2.breaker.resetMs. */
+export const MAX_DELAY_MS = 2_147_483_647;
+
+/** Lifetimes of each kind of entry, in milliseconds (all positive, at most MAX_LIFETIME_MS). */
 export interface TtlOptions {
   /** User records (`getUser`). Default 60 000. */
   readonly user?: number;
@@ -106,16 +111,17 @@ function fail(option: string, problem: string, got: unknown): never {
   throw new RangeError(`@authcache/core: option ${option} ${problem}, got ${shown}`);
 }
 
-function positive(option: string, value: unknown, fallback: number): number {
+function positive(option: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     fail(option, "must be a positive finite number", value);
   }
+  if (value > max) fail(option, `must be at most ${max}`, value);
   return value;
 }
 
 function positiveInt(option: string, value: unknown, fallback: number): number {
-  const n = positive(option, value, fallback);
+  const n = positive(option, value, fallback, Number.MAX_SAFE_INTEGER);
   if (!Number.isSafeInteger(n)) fail(option, "must be a positive integer", value);
   return n;
 }
@@ -153,11 +159,11 @@ export function resolveOptions(input: AuthCacheOptions | undefined): ResolvedOpt
   if (prefixProblem !== undefined) fail("prefix", prefixProblem, prefix);
   const ttlIn = object("ttl", o.ttl) ?? {};
   const ttl = {
-    user: positive("ttl.user", ttlIn.user, 60_000),
-    revocation: positive("ttl.revocation", ttlIn.revocation, 30_000),
-    team: positive("ttl.team", ttlIn.team, 60_000),
-    role: positive("ttl.role", ttlIn.role, 60_000),
-    teamsList: positive("ttl.teamsList", ttlIn.teamsList, 60_000),
+    user: positive("ttl.user", ttlIn.user, 60_000, MAX_LIFETIME_MS),
+    revocation: positive("ttl.revocation", ttlIn.revocation, 30_000, MAX_LIFETIME_MS),
+    team: positive("ttl.team", ttlIn.team, 60_000, MAX_LIFETIME_MS),
+    role: positive("ttl.role", ttlIn.role, 60_000, MAX_LIFETIME_MS),
+    teamsList: positive("ttl.teamsList", ttlIn.teamsList, 60_000, MAX_LIFETIME_MS),
   };
   const l1 = object("l1", o.l1) ?? {};
   const l2 = object("l2", o.l2) ?? {};
@@ -184,17 +190,22 @@ export function resolveOptions(input: AuthCacheOptions | undefined): ResolvedOpt
     enabled: bool("enabled", o.enabled, true),
     ttl: { ...ttl, ctx: Math.min(ttl.user, ttl.revocation, ttl.team) },
     teamsListEnabled: bool("teamsListEnabled", o.teamsListEnabled, true),
-    maxStaleMs: positive("maxStaleMs", o.maxStaleMs, 1_000),
+    maxStaleMs: positive("maxStaleMs", o.maxStaleMs, 1_000, MAX_DELAY_MS),
     maxEntries: positiveInt("l1.maxEntries", l1.maxEntries, 10_000),
     logger: (o.logger as Logger | undefined) ?? defaultLogger,
     redactFields,
-    timeoutMs: positive("l2.timeoutMs", l2.timeoutMs, 250),
+    timeoutMs: positive("l2.timeoutMs", l2.timeoutMs, 250, MAX_DELAY_MS),
     breaker: {
       failures: positiveInt("l2.breaker.failures", breakerIn.failures, 5),
-      resetMs: positive("l2.breaker.resetMs", breakerIn.resetMs, 1_000),
+      resetMs: positive("l2.breaker.resetMs", breakerIn.resetMs, 1_000, MAX_DELAY_MS),
     },
     hashIdentifiers: hash as { key: string | Uint8Array } | undefined,
-    revocationRetentionMs: positive("revocationRetentionMs", o.revocationRetentionMs, 86_400_000),
+    revocationRetentionMs: positive(
+      "revocationRetentionMs",
+      o.revocationRetentionMs,
+      86_400_000,
+      MAX_LIFETIME_MS,
+    ),
     now: (o.now as (() => number) | undefined) ?? Date.now,
   };
 }

@@ -27,23 +27,85 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-export function deepFreeze<T>(v: T): T {
-  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const child of Object.values(v)) deepFreeze(child);
+/** The longest lifetime core gives anything it writes to a store (an entry's TTL, the
+ *  revocation retention, a revocation's deadline): 10 years of 365 days. Every store holds
+ *  such a deadline; 1e300 or Number.MAX_VALUE would break Redis's PEXPIREAT for every later
+ *  write to the same revoked set. */
+export const MAX_LIFETIME_MS = 315_360_000_000;
+
+/** The `expiresAt` of a revocation: undefined/null (the retention applies), or a finite epoch
+ *  ms at most {@link MAX_LIFETIME_MS} after `now`. TypeError for another type, RangeError past
+ *  the bound (a deadline in the past is accepted: the token has expired already). */
+export function checkExpiresAt(v: unknown, now: number): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw typeError("expiresAt", "a finite number (epoch ms), null or undefined", v);
+  }
+  if (v > now + MAX_LIFETIME_MS) {
+    throw new RangeError(
+      `@authcache/core: expiresAt must be at most ${MAX_LIFETIME_MS} ms (10 years) from now ` +
+        `(epoch ms, at most ${now + MAX_LIFETIME_MS} now), got ${v}`,
+    );
   }
   return v;
 }
+
+/** How deep a cached value may nest: a user record is level 1, its fields' objects level 2,
+ *  and so on. set* and loader results nested deeper are a TypeError naming the argument; an
+ *  L2 entry nested deeper (a context holds its user one level down) is a counted miss. Every
+ *  walk over a value stays far from the stack limit. */
+export const MAX_VALUE_DEPTH = 64;
+
+/** Whether every object and array in `v` sits at most `max` levels deep (`v` itself is level
+ *  1; scalars are level 0). Iterative: any depth of input is safe to ask about. */
+export function nestedWithin(v: unknown, max: number): boolean {
+  if (typeof v !== "object" || v === null) return true;
+  const stack: object[] = [v];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const o = stack.pop() as object;
+    const d = depths.pop() as number;
+    if (d > max) return false;
+    for (const child of Array.isArray(o) ? o : Object.values(o)) {
+      if (typeof child === "object" && child !== null) {
+        stack.push(child);
+        depths.push(d + 1);
+      }
+    }
+  }
+  return true;
+}
+
+/** Freezes `v` and everything it holds. Iterative: no input depth overflows the stack. */
+export function deepFreeze<T>(v: T): T {
+  if (typeof v !== "object" || v === null || Object.isFrozen(v)) return v;
+  const stack: object[] = [v];
+  while (stack.length > 0) {
+    const o = stack.pop() as object;
+    Object.freeze(o);
+    for (const child of Object.values(o)) {
+      if (typeof child === "object" && child !== null && !Object.isFrozen(child)) {
+        stack.push(child);
+      }
+    }
+  }
+  return v;
+}
+
+const JSON_ONLY = `JSON-serialisable and nested at most ${MAX_VALUE_DEPTH} deep`;
 
 function jsonCopy(value: unknown, argument: string): unknown {
   let s: string | undefined;
   try {
     s = JSON.stringify(value);
   } catch {
+    // A cycle, a BigInt, or nesting deep enough to exhaust the stack.
     s = undefined;
   }
-  if (s === undefined) throw typeError(argument, "JSON-serialisable", value);
-  return JSON.parse(s);
+  if (s === undefined) throw typeError(argument, JSON_ONLY, value);
+  const copy: unknown = JSON.parse(s);
+  if (!nestedWithin(copy, MAX_VALUE_DEPTH)) throw typeError(argument, JSON_ONLY, value);
+  return copy;
 }
 
 /** A frozen, redacted copy of a user record; TypeError naming `argument` if it is not one. */
@@ -81,6 +143,40 @@ export function copyContext(
   }
   return Object.freeze({
     user: user === null ? null : copyUser(user, redact, `${argument}.user`),
+    personalTeamId: personalTeamId ?? null,
+    isTokenRevoked: isTokenRevoked === true,
+  });
+}
+
+/** Takes a user record decoded from L2 (a fresh object nobody else holds): checks its shape,
+ *  removes the redacted fields, freezes it. No copy. Throws a TypeError for the wrong shape. */
+export function adoptUser(v: unknown, redact: readonly string[]): Readonly<UserRecord> {
+  if (!isPlainObject(v)) throw typeError("stored user", "a plain object", v);
+  if (!nestedWithin(v, MAX_VALUE_DEPTH)) throw typeError("stored user", JSON_ONLY, v);
+  for (const field of redact) delete v[field];
+  return deepFreeze(v);
+}
+
+/** {@link copyContext} for a context decoded from L2 (a fresh object nobody else holds): the
+ *  same checks and redaction, without the copy. Throws a TypeError for the wrong shape. */
+export function adoptContext(v: unknown, redact: readonly string[]): AuthContext<UserRecord> {
+  if (!isPlainObject(v)) throw typeError("stored context", "an object", v);
+  const { user, personalTeamId, isTokenRevoked } = v;
+  if (user !== null && !isPlainObject(user)) {
+    throw typeError("stored context.user", "a plain object or null", user);
+  }
+  if (
+    personalTeamId !== undefined &&
+    personalTeamId !== null &&
+    typeof personalTeamId !== "string"
+  ) {
+    throw typeError("stored context.personalTeamId", "a string or null", personalTeamId);
+  }
+  if (isTokenRevoked !== undefined && typeof isTokenRevoked !== "boolean") {
+    throw typeError("stored context.isTokenRevoked", "a boolean", isTokenRevoked);
+  }
+  return Object.freeze({
+    user: user === null ? null : adoptUser(user, redact),
     personalTeamId: personalTeamId ?? null,
     isTokenRevoked: isTokenRevoked === true,
   });
