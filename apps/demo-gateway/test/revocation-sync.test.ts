@@ -1,6 +1,7 @@
 /** Revocations reach the cache from the database: all at start-up, then by a poll of the
  *  change log in the order the database assigns (never the writers' clocks). */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { createClient } from "@libsql/client";
 import type { Gateway } from "../src/gateway.ts";
 import { ALICE, BOB, call, removeTempDirs, testGateway } from "./helpers.ts";
 
@@ -70,5 +71,58 @@ describe("revocation sync", () => {
     }
     expect(status).toBe(401);
     expect(gw.revocations.stats().applied).toBe(1);
+  });
+
+  test("another service's row stamped 60 s in the past takes effect within one poll interval + maxStaleMs", async () => {
+    const POLL_MS = 100;
+    const MAX_STALE_MS = 1000;
+    const gw = await testGateway({
+      revocationPollMs: POLL_MS,
+      env: { MAX_STALE_MS: String(MAX_STALE_MS) },
+    });
+    opened.push(gw);
+    // The other service: its own connection to the same database file.
+    const other = createClient({ url: gw.config.databaseUrl });
+    try {
+      const recent = await gw.mintToken(BOB);
+      const backdated = await gw.mintToken(ALICE);
+      for (const t of [recent, backdated]) {
+        expect((await call(gw, "/auth/me", { token: t.token })).status).toBe(200);
+      }
+      // A revocation stamped now (the poll's newest timestamp moves to it) ...
+      await other.execute({
+        sql: "INSERT INTO token_revocations (jti, revoked_at, reason) VALUES (?, ?, 'elsewhere')",
+        args: [recent.jti, Date.now()],
+      });
+      let status = 200;
+      for (let i = 0; i < 200 && status === 200; i++) {
+        await Bun.sleep(10);
+        status = (await call(gw, "/auth/me", { token: recent.token })).status;
+      }
+      expect(status).toBe(401);
+      // ... then one backdated to when the incident began, a minute ago.
+      const since = Date.now();
+      await other.execute({
+        sql: "INSERT INTO token_revocations (jti, revoked_at, reason) VALUES (?, ?, 'incident')",
+        args: [backdated.jti, since - 60_000],
+      });
+      let seen: number | undefined;
+      while (Date.now() - since < POLL_MS + MAX_STALE_MS) {
+        if ((await call(gw, "/auth/me", { token: backdated.token })).status === 401) {
+          seen = Date.now() - since;
+          break;
+        }
+        await Bun.sleep(10);
+      }
+      const wait = since + POLL_MS + MAX_STALE_MS - Date.now();
+      if (wait > 0) await Bun.sleep(wait);
+      const res = await call(gw, "/auth/me", { token: backdated.token });
+      expect(res.status).toBe(401);
+      expect(res.json.error).toBe("Token has been revoked");
+      expect(seen).toBeDefined();
+      console.log(`backdated revocation applied after ${seen} ms (poll ${POLL_MS} ms)`);
+    } finally {
+      other.close();
+    }
   });
 });
