@@ -331,6 +331,79 @@ describe("403: authenticated, not allowed", () => {
   });
 });
 
+describe("scoped tokens: one rule on every route, on both instances", () => {
+  test("an admin token scoped to team-platform reaches no admin route and mints nothing", async () => {
+    const scoped = bearer(token(ADMIN, { teams: ["team-platform"] }).token);
+    for (const gw of [a, b]) {
+      for (const [method, path, body] of [
+        ["POST", "/admin/tokens", { email: ADMIN }],
+        ["POST", "/admin/tokens", { email: ADMIN, teams: ["team-platform"] }],
+        ["POST", "/admin/tokens/some-jti/revoke", undefined],
+        ["POST", `/admin/users/${BOB}/deactivate`, undefined],
+      ] as const) {
+        const res = await request(gw, method, path, scoped, body);
+        expect(res.status).toBe(403);
+        expect(res.body.token).toBeUndefined();
+      }
+      // Inside its scope it still works.
+      expect((await request(gw, "GET", "/teams/team-platform/role", scoped)).status).toBe(200);
+    }
+  });
+
+  test("a token scoped to team-platform cannot add or change members of team-research", async () => {
+    const scoped = bearer(token(ALICE, { teams: ["team-platform"] }).token); // alice owns research
+    for (const gw of [a, b]) {
+      const add = await request(gw, "POST", "/teams/team-research/members", scoped, {
+        email: CAROL,
+        role: "member",
+      });
+      expect(add.status).toBe(403);
+      expect(add.error).toBe("Token is not scoped to team team-research");
+      const patch = await request(gw, "PATCH", `/teams/team-research/members/${BOB}`, scoped, {
+        role: "owner",
+      });
+      expect(patch.status).toBe(403);
+    }
+    const bobRole = await request(a, "GET", "/teams/team-research/role", bearer(token(BOB).token));
+    expect(bobRole.body.role).toBe("member");
+  });
+
+  test("/mcp: no token is 401 with resource_metadata; another team's tool is 403", async () => {
+    for (const gw of [a, b]) {
+      const res = await fetch(`${gw.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: {} }),
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain(
+        `resource_metadata="${gw.url}/.well-known/oauth-protected-resource/mcp"`,
+      );
+      const scoped = token(ALICE, { teams: ["team-platform"] }).token;
+      const call = await fetch(`${gw.url}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${scoped}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": "any",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "query_dataset", arguments: {} },
+        }),
+      });
+      expect(call.status).toBe(403);
+      expect(call.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+    }
+  });
+});
+
 test("both gateways ran on the shared Redis and learned every change from the log, not the poll", async () => {
   for (const gw of [a, b]) {
     const health = (await (await fetch(`${gw.url}/healthz`)).json()) as {
