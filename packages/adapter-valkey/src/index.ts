@@ -1,4 +1,11 @@
-export { type BusLogger, createValkeyBus, type ValkeyBus, type ValkeyBusOptions } from "./bus.ts";
+export {
+  type BusLogger,
+  createValkeyBus,
+  createValkeyTransport,
+  type ValkeyBus,
+  type ValkeyBusOptions,
+  type ValkeyTransport,
+} from "./bus.ts";
 export type {
   ValkeyAddress,
   ValkeyClient,

@@ -1,9 +1,12 @@
 // Conformance suite options for Valkey/Redis backends, shared by the three runners: bun test
 // (which resolves @authcache/adapter-valkey to src), node --test and deno test (the built dist).
 // Plain JavaScript so Node 20 can load it without TypeScript stripping.
-import { createValkeyBus, createValkeyStore } from "@authcache/adapter-valkey";
+import { createValkeyStore, createValkeyTransport } from "@authcache/adapter-valkey";
+import { controlTransport } from "@authcache/conformance";
+import { createLogBus } from "@authcache/core";
+import { appendArgs, logKeys, STREAM_SCRIPTS } from "@authcache/redis-protocol";
 import { rawCommand, startCluster, startServer } from "@authcache/test-servers";
-import { GlideClient, GlideClusterClient, Logger } from "@valkey/valkey-glide";
+import { GlideClient, GlideClusterClient, InfBoundary, Logger, Script } from "@valkey/valkey-glide";
 
 // glide logs server error replies at WARN (NOSCRIPT before a script's first load, refused
 // reads of a cut connection): expected in these tests, so only errors are shown.
@@ -71,11 +74,16 @@ export function storeSuite(kind, topology, runner) {
   };
 }
 
-/** Bus suite options: a fresh Stream per test, with pause/interrupt/trim/appendRaw hooks. */
+/**
+ * Bus suite options: a fresh log per test. Each bus is the Valkey transport followed by core's
+ * follower, exactly as `createValkeyBus` builds it, with the transport's reads under test
+ * control (pause, delay): the test hooks live here, not in the adapter's public types.
+ */
 export function busSuite(kind, topology, runner) {
   let b;
   let admin;
   let seq = 0;
+  const appendScript = new Script(STREAM_SCRIPTS.append);
   return {
     ...runner,
     name: `valkey-glide on ${kind} ${topology}`,
@@ -93,23 +101,59 @@ export function busSuite(kind, topology, runner) {
       const a = admin;
       seq += 1;
       const stream = `bus-test:${process.pid}:${seq}:${Math.random().toString(36).slice(2, 8)}`;
+      const keys = logKeys(stream);
+      const controls = new Map();
+      const of = (bus) => {
+        const c = controls.get(bus);
+        if (!c) throw new Error("not a bus of this log");
+        return c;
+      };
       return {
-        createBus: async () =>
-          createValkeyBus({ addresses: backend.addresses, cluster: backend.cluster, stream }),
-        pause: (bus) => bus.setDeaf(true),
-        resume: (bus) => bus.setDeaf(false),
+        createBus: async () => {
+          const transport = createValkeyTransport({
+            addresses: backend.addresses,
+            cluster: backend.cluster,
+            stream,
+          });
+          const control = controlTransport(transport);
+          const bus = createLogBus(control.transport);
+          controls.set(bus, { transport, control });
+          return bus;
+        },
+        pause: (bus) => of(bus).control.pause(),
+        resume: (bus) => of(bus).control.resume(),
+        delay: (bus, ms) => of(bus).control.delay(ms),
         interrupt: async (bus) => {
-          const n = await killConnections(backend.nodes, bus.followerNames);
+          const n = await killConnections(backend.nodes, of(bus).transport.followerNames);
           if (n === 0) throw new Error("interrupt: no follower connection found to kill");
         },
         trim: async (keep) => {
-          await a.xtrim(stream, { method: "maxlen", threshold: keep, exact: true });
+          await a.xtrim(keys.entries, { method: "maxlen", threshold: keep, exact: true });
         },
+        // Through the append script: a malformed message, but a well-formed entry of the log.
         appendRaw: async (raw) => {
-          await a.xadd(stream, [["m", raw]]);
+          await a.invokeScript(appendScript, {
+            keys: [keys.entries, keys.meta],
+            args: appendArgs(raw, 10_000),
+          });
+        },
+        remove: async (fromEnd) => {
+          const newest = await a.xrevrange(
+            keys.entries,
+            InfBoundary.PositiveInfinity,
+            InfBoundary.NegativeInfinity,
+            { count: fromEnd + 1 },
+          );
+          const ids = Object.keys(newest ?? {});
+          const id = ids[fromEnd];
+          if (id === undefined) throw new Error("remove: no such entry");
+          await a.xdel(keys.entries, [id]);
+        },
+        recreate: async () => {
+          await a.del([keys.entries, keys.meta]);
         },
         close: async () => {
-          await a.del([stream]);
+          await a.del([keys.entries, keys.meta]);
         },
       };
     },

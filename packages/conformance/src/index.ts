@@ -1,3 +1,4 @@
+export { controlTransport, type TransportControl } from "./bus/control.ts";
 export type { BusTestName } from "./bus/index.ts";
 export { runFleetSuite } from "./fleet/run.ts";
 export type { FleetReply, FleetRequest, ServeOptions } from "./fleet/serve.ts";

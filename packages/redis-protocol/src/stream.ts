@@ -150,8 +150,9 @@ function toEntry(id: string, fields: unknown): LogEntry {
 }
 
 /** The entries of an XREAD reply for one stream, whichever client shape: ioredis
- *  `[[key, [[id, [f, v, ...]], ...]]]`, a RESP3 map `{ key: [[id, fields], ...] }`, or glide's
- *  `[{ key, value: { id: [[f, v], ...] } }]`. `null` (the block timed out) is no entries. */
+ *  `[[key, [[id, [f, v, ...]], ...]]]`, a RESP3 map `{ key: [[id, fields], ...] }`, glide's
+ *  `[{ key, value: { id: [[f, v], ...] } }]` or, in a batch, `[{ key, value: [{ key: id,
+ *  value: [[f, v], ...] }] }]`. `null` (the block timed out) is no entries. */
 export function parseEntries(reply: unknown): LogEntry[] {
   if (reply === null || reply === undefined) return [];
   let list: unknown = reply;
@@ -168,6 +169,8 @@ export function parseEntries(reply: unknown): LogEntry[] {
   if (Array.isArray(list)) {
     for (const item of list) {
       if (Array.isArray(item) && item.length >= 2) out.push(toEntry(String(str(item[0])), item[1]));
+      else if (item !== null && typeof item === "object" && "key" in item && "value" in item)
+        out.push(toEntry(String(str(item.key)), item.value));
     }
   } else if (list !== null && typeof list === "object") {
     for (const [id, fields] of Object.entries(list)) out.push(toEntry(id, fields));
