@@ -113,6 +113,8 @@ export function openFleet(
       const server = kind === "redis" ? servers.redis : servers.valkey;
       const stream = `${tag}:log`;
       const address = [{ host: server.host, port: server.port }];
+      // The Stream's key: the bus names it (`{<stream>}:entries`), or it is `stream` itself.
+      let streamKey = stream;
       instance = (options = {}) => {
         const store =
           kind === "redis"
@@ -122,6 +124,7 @@ export function openFleet(
           kind === "redis"
             ? createRedisBus({ url: server.url, stream, confirmIntervalMs: 150 })
             : createValkeyBus({ addresses: address, stream, confirmIntervalMs: 150 });
+        streamKey = (bus as { log?: { entries?: string } }).log?.entries ?? stream;
         closers.push(
           () => bus.close(),
           () => store.close(),
@@ -132,7 +135,7 @@ export function openFleet(
         const raw = new Redis({ host: server.host, port: server.port, lazyConnect: true });
         try {
           await raw.connect();
-          const entries = await raw.xrange(stream, "-", "+");
+          const entries = await raw.xrange(streamKey, "-", "+");
           return entries.map(([, fields]) => fields[fields.indexOf("m") + 1] ?? "");
         } finally {
           raw.disconnect();

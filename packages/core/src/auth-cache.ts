@@ -61,6 +61,9 @@ export interface AuthCacheStats {
   readonly busErrors: number;
   readonly busMessages: number;
   readonly busResets: number;
+  /** Log entries hashed with another key (or hashed while this cache has no
+   *  `hashIdentifiers`): each flushed L1. Every instance of a fleet must share the option. */
+  readonly busUnreadable: number;
   /** Log entries the bus dropped because they failed to decode. */
   readonly busDropped: number;
   readonly l1Size: number;
@@ -803,7 +806,8 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     const now = e.o.now();
     if (!e.trusted(now)) return;
     if (e.syncSetRefused(key, now)) return;
-    e.l1.set(key, valid, e.l1Expiry(now, e.o.ttl.team), now, [localTag.memOfUser(email)]);
+    // Through the plan, so the entry gets every owner tag a log entry may drop it by.
+    e.setL1(this.memPlan(email, ids), valid, now);
   }
 
   async resolveTeamMembershipValid(
@@ -1027,10 +1031,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       busErrors: c.busErrors,
       busMessages: c.busMessages,
       busResets: c.busResets,
+      busUnreadable: c.busUnreadable,
       busDropped: e.busDropped(),
       l1Size: e.l1.size,
       l1Evictions: e.l1.evictions - this.l1EvictionsBase,
-      revokedCount: e.revoked.countLive(now),
+      revokedCount: e.revoked.countLive(now) + e.revokedIds.countLive(now),
       staleFillsRejected: c.staleFillsRejected,
       untrackedSetsRejected: c.untrackedSetsRejected,
       loaderCalls: c.loaderCalls,

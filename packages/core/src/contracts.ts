@@ -86,24 +86,32 @@ export interface Store {
  *  `encodeMessage` and read them back with `decodeMessage` (which rejects malformed input). */
 export type InvalidationMessage =
   /** Everything cached about a user. */
-  | { readonly type: "user"; readonly email: string }
+  | ({ readonly type: "user"; readonly email: string } & Hashed)
   /** A token is revoked (until `expiresAt` when known). */
-  | { readonly type: "revoke"; readonly jti: string; readonly expiresAt?: number }
+  | ({ readonly type: "revoke"; readonly jti: string; readonly expiresAt?: number } & Hashed)
   /** Many tokens revoked at once (`syncRevokedTokens`), each until its own deadline. Core
    *  splits a sync into several of these so each stays far below `MAX_LOG_ENTRY_BYTES`. */
-  | { readonly type: "revokeMany"; readonly revocations: readonly RevokedToken[] }
+  | ({ readonly type: "revokeMany"; readonly revocations: readonly RevokedToken[] } & Hashed)
   /** One role of one user in one team. */
-  | { readonly type: "role"; readonly email: string; readonly teamId: string }
+  | ({ readonly type: "role"; readonly email: string; readonly teamId: string } & Hashed)
   /** Every role in one team. */
-  | { readonly type: "teamRoles"; readonly teamId: string }
+  | ({ readonly type: "teamRoles"; readonly teamId: string } & Hashed)
   /** A user's team lists. */
-  | { readonly type: "teams"; readonly email: string }
+  | ({ readonly type: "teams"; readonly email: string } & Hashed)
   /** A user's membership checks. */
-  | { readonly type: "membership"; readonly email: string }
+  | ({ readonly type: "membership"; readonly email: string } & Hashed)
   /** A user's team-derived entries: roles, team lists, membership checks and contexts. */
-  | { readonly type: "team"; readonly email: string }
+  | ({ readonly type: "team"; readonly email: string } & Hashed)
   /** Every kind, on every instance; revocations survive. */
   | { readonly type: "all"; readonly generation: number };
+
+/** How the identifiers of an entry are written. */
+export interface Hashed {
+  /** Absent: the identifiers as given. Present (a cache with `hashIdentifiers`): each
+   *  identifier is its keyed HMAC, as in L2 keys, and this is the key's fingerprint
+   *  (`KeyCodec.keyId`), so a follower with another key, or none, knows it cannot read them. */
+  readonly hashed?: string;
+}
 
 /** One revoked token of a `revokeMany` entry: revoked until `expiresAt` (epoch ms). */
 export interface RevokedToken {

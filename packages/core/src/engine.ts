@@ -11,7 +11,7 @@ import { ExpiringSet } from "./expiring-set.ts";
 import { Guard } from "./guard.ts";
 import { createKeyCodec, type KeyCodec } from "./key-codec.ts";
 import { L1Cache } from "./l1-cache.ts";
-import { localSpace, localTag, userSub } from "./local-keys.ts";
+import { hashedTag, localSpace, localTag, userSub } from "./local-keys.ts";
 import { encodeMessage, revocationEntries } from "./message.ts";
 import { MissRecords } from "./miss-records.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -93,6 +93,7 @@ export interface Counters {
   busErrors: number;
   busMessages: number;
   busResets: number;
+  busUnreadable: number;
 }
 
 const zeroCounters = (): Counters => ({
@@ -111,6 +112,7 @@ const zeroCounters = (): Counters => ({
   busErrors: 0,
   busMessages: 0,
   busResets: 0,
+  busUnreadable: 0,
 });
 
 /** Store calls a sync of revocations keeps in flight at once. */
@@ -133,6 +135,11 @@ export class Engine {
   /** Stored entries, bound to their key (authenticated with the hashIdentifiers secret). */
   readonly envelopes: EnvelopeCodec;
   readonly revoked = new ExpiringSet();
+  /** Revocations heard from the log by hashed jti (`hashIdentifiers`): the jti itself is
+   *  learnt on its next read here (see heardRevoked); nothing is filled for it meanwhile. */
+  readonly revokedIds = new ExpiringSet();
+  /** Memo of KeyCodec.id for the hashed paths (bounded: cleared when full). */
+  private readonly hids = new Map<string, string>();
   /** Loads in flight, tagged with their plan: an applied invalidation detaches the ones it
    *  touches from later callers. */
   readonly flights = new SingleFlight<unknown, { readonly plan: Plan }>();
@@ -208,10 +215,9 @@ export class Engine {
   /** Fills the plan's L1 entry with its TTL (capped, see l1Expiry) and owner tags. */
   setL1(plan: Plan, value: unknown, now: number): void {
     const expiresAt = this.l1Expiry(now, plan.ttl);
-    if (plan.l1Space < 0) this.l1.set(plan.l1Key, value, expiresAt, now, plan.l1Owners);
-    else {
-      this.l1.setPair(plan.l1Space, plan.l1Group, plan.l1Sub, value, expiresAt, now, plan.l1Owners);
-    }
+    const owners = this.owners(plan);
+    if (plan.l1Space < 0) this.l1.set(plan.l1Key, value, expiresAt, now, owners);
+    else this.l1.setPair(plan.l1Space, plan.l1Group, plan.l1Sub, value, expiresAt, now, owners);
   }
 
   /** Drops expired L1 entries, revocations and forgotten tickets, a bounded amount per call. */
@@ -219,6 +225,7 @@ export class Engine {
     const now = this.o.now();
     this.l1.sweep(now, budget);
     this.revoked.sweep(now, budget);
+    this.revokedIds.sweep(now, budget);
     this.misses.sweep(now, budget);
   }
 
@@ -281,6 +288,10 @@ export class Engine {
   /** The L1-miss path: one L2 read (entry, fences, revoked-set check), write-through on hit. */
   async lookup(plan: Plan): Promise<Lookup> {
     const now = this.o.now();
+    if (plan.jti !== undefined && this.heardRevoked(plan.jti, now)) {
+      this.counters.hits++;
+      return { state: "revoked" };
+    }
     const ticket = this.open(plan, now);
     if (this.o.store === undefined) {
       this.counters.misses++;
@@ -410,6 +421,8 @@ export class Engine {
         this.counters.staleFillsRejected++;
         return false;
       }
+      // Revoked here (heard by hashed jti, say) after the ticket's read: never cached.
+      if (this.jtiRevoked(plan)) return false;
       const store = this.o.store;
       const guard = this.storeGuard;
       if (store !== undefined && guard !== undefined && ticket.readOk) {
@@ -475,7 +488,7 @@ export class Engine {
     this.apply(message);
     const failures: AuthCacheError[] = [];
     await this.runPhases(phases, failures);
-    await this.publish(message, failures);
+    await this.publish(this.wire(message), failures);
     this.apply(message);
     this.finish(operation, failures);
   }
@@ -547,7 +560,8 @@ export class Engine {
       );
     }
     await this.runPhases(phases, storeFailures);
-    for (const entry of revocationEntries(revocations)) await this.publish(entry, busFailures);
+    const entries = revocationEntries(this.wireRevocations(revocations), this.codec.keyId);
+    for (const entry of entries) await this.publish(entry, busFailures);
     this.apply(message);
   }
 
@@ -584,6 +598,11 @@ export class Engine {
 
   /** Applies one invalidation to L1, the revoked set and the tickets in flight. Idempotent. */
   apply(m: InvalidationMessage): void {
+    if (m.type !== "all" && m.hashed !== undefined) {
+      if (m.hashed === this.codec.keyId) this.applyHashed(m);
+      else this.unreadable(m);
+      return;
+    }
     const l1 = this.l1;
     switch (m.type) {
       case "user": {
@@ -648,6 +667,149 @@ export class Engine {
         this.flush();
         return;
     }
+  }
+
+  // ---------------------------------------------------------------- hashed log entries
+
+  /** `KeyCodec.id` (the keyed HMAC under `hashIdentifiers`), memoized: the hashed paths run
+   *  on fills and on applied entries, never on an L1 hit. */
+  hid(identifier: string): string {
+    let h = this.hids.get(identifier);
+    if (h === undefined) {
+      if (this.hids.size >= 4_096) this.hids.clear();
+      h = this.codec.id(identifier);
+      this.hids.set(identifier, h);
+    }
+    return h;
+  }
+
+  /** The log form of a message: with `hashIdentifiers`, every identifier replaced by its HMAC
+   *  (what L2 keys show) and the key's fingerprint added; else the message itself. */
+  wire(m: InvalidationMessage): InvalidationMessage {
+    const hashed = this.codec.keyId;
+    if (hashed === undefined || m.type === "all") return m;
+    const h = (s: string): string => this.hid(s);
+    switch (m.type) {
+      case "user":
+      case "team":
+      case "teams":
+      case "membership":
+        return { type: m.type, email: h(m.email), hashed };
+      case "role":
+        return { type: "role", email: h(m.email), teamId: h(m.teamId), hashed };
+      case "teamRoles":
+        return { type: "teamRoles", teamId: h(m.teamId), hashed };
+      case "revoke":
+        return m.expiresAt === undefined
+          ? { type: "revoke", jti: h(m.jti), hashed }
+          : { type: "revoke", jti: h(m.jti), expiresAt: m.expiresAt, hashed };
+      case "revokeMany":
+        return { type: "revokeMany", revocations: this.wireRevocations(m.revocations), hashed };
+    }
+  }
+
+  private wireRevocations(revocations: readonly RevokedToken[]): readonly RevokedToken[] {
+    if (this.codec.keyId === undefined) return revocations;
+    return revocations.map((r) => ({ jti: this.codec.id(r.jti), expiresAt: r.expiresAt }));
+  }
+
+  /** The L1 owner tags of a plan's entry: its own, plus (with `hashIdentifiers`) the tags by
+   *  hashed identifier that entries read off the log drop (see hashedTag). */
+  private owners(plan: Plan): readonly string[] | undefined {
+    if (this.codec.keyId === undefined) return plan.l1Owners;
+    const tags = plan.l1Owners === undefined ? [] : [...plan.l1Owners];
+    const e = plan.email === undefined ? undefined : this.hid(plan.email);
+    if (e !== undefined) {
+      tags.push(plan.kind === "user" ? hashedTag.user(e) : hashedTag.derived(e));
+      if (plan.kind === "teams") tags.push(hashedTag.teams(e));
+      if (plan.kind === "mem") tags.push(hashedTag.mem(e));
+      if (plan.kind === "role" && plan.teamId !== undefined) {
+        const t = this.hid(plan.teamId);
+        tags.push(hashedTag.role(e, t), hashedTag.rolesOfTeam(t));
+      }
+    }
+    if (plan.jti !== undefined) tags.push(hashedTag.jti(this.hid(plan.jti)));
+    return tags;
+  }
+
+  /** Whether the log told us (by hashed jti) that `jti` is revoked; if so, this instance now
+   *  knows the jti itself and keeps it in its revoked set. */
+  heardRevoked(jti: string, now: number): boolean {
+    if (this.revokedIds.size === 0) return false;
+    const h = this.hid(jti);
+    if (!this.revokedIds.has(h, now)) return false;
+    this.revoked.add(jti, this.revokedIds.deadline(h) ?? now + this.o.revocationRetentionMs, now);
+    return true;
+  }
+
+  /** A plan whose jti is known revoked here: nothing may be cached for it. */
+  private jtiRevoked(plan: Plan): boolean {
+    const jti = plan.jti;
+    if (jti === undefined) return false;
+    const now = this.o.now();
+    return this.revoked.has(jti, now) || this.heardRevoked(jti, now);
+  }
+
+  /** Applies an entry whose identifiers are hashed with our key: by the hashed owner tags. */
+  private applyHashed(m: Exclude<InvalidationMessage, { type: "all" }>): void {
+    const l1 = this.l1;
+    const h = (s: string | undefined): string | undefined =>
+      s === undefined ? undefined : this.hid(s);
+    switch (m.type) {
+      case "user":
+        l1.deleteOwner(hashedTag.user(m.email));
+        l1.deleteOwner(hashedTag.derived(m.email));
+        this.markStale((t) => h(t.plan.email) === m.email);
+        return;
+      case "team":
+        l1.deleteOwner(hashedTag.derived(m.email));
+        this.markStale((t) => t.plan.kind !== "user" && h(t.plan.email) === m.email);
+        return;
+      case "teams":
+        l1.deleteOwner(hashedTag.teams(m.email));
+        this.markStale((t) => t.plan.kind === "teams" && h(t.plan.email) === m.email);
+        return;
+      case "membership":
+        l1.deleteOwner(hashedTag.mem(m.email));
+        this.markStale((t) => t.plan.kind === "mem" && h(t.plan.email) === m.email);
+        return;
+      case "role":
+        l1.deleteOwner(hashedTag.role(m.email, m.teamId));
+        this.markStale(
+          (t) =>
+            t.plan.kind === "role" && h(t.plan.email) === m.email && h(t.plan.teamId) === m.teamId,
+        );
+        return;
+      case "teamRoles":
+        l1.deleteOwner(hashedTag.rolesOfTeam(m.teamId));
+        this.markStale((t) => t.plan.kind === "role" && h(t.plan.teamId) === m.teamId);
+        return;
+      case "revoke":
+      case "revokeMany": {
+        const now = this.o.now();
+        const list = m.type === "revoke" ? [m] : m.revocations;
+        const ids = new Set<string>();
+        for (const r of list) {
+          this.revokedIds.add(r.jti, r.expiresAt ?? now + this.o.revocationRetentionMs, now);
+          l1.deleteOwner(hashedTag.jti(r.jti));
+          ids.add(r.jti);
+        }
+        this.markStale((t) => t.plan.jti !== undefined && ids.has(this.hid(t.plan.jti)));
+        return;
+      }
+    }
+  }
+
+  /** An entry hashed with another key, or hashed while we have none (a fleet must share the
+   *  option and its key): what it names cannot be found, so everything is dropped. */
+  private unreadable(m: InvalidationMessage): void {
+    this.counters.busUnreadable++;
+    this.o.logger.warn(
+      "bus: a log entry's identifiers are hashed with another key (or this cache has no " +
+        "hashIdentifiers); L1 flushed. Every instance of a fleet must share hashIdentifiers.",
+      { type: m.type },
+    );
+    this.flush();
   }
 
   /** Drops every L1 entry (revocations are kept) and turns every ticket stale. */

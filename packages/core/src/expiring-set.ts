@@ -20,6 +20,11 @@ export class ExpiringSet {
     return false;
   }
 
+  /** The deadline of `member`, or undefined when it is not held. */
+  deadline(member: string): number | undefined {
+    return this.map.get(member);
+  }
+
   /** Adds `member` until `expiresAt`; a later deadline wins, an earlier one never shortens it. */
   add(member: string, expiresAt: number, now: number): void {
     if (!(expiresAt > now)) return;

@@ -4,6 +4,7 @@ export type {
   BusHandlers,
   BusState,
   Fence,
+  Hashed,
   InvalidationBus,
   InvalidationMessage,
   MemberCheck,

@@ -15,6 +15,10 @@ export type UserOwnerKind = "ctx" | "role" | "mem";
 /** Builds every L2 key. Identifiers are always encoded, never interpolated. */
 export interface KeyCodec {
   readonly prefix: string;
+  /** With `hashIdentifiers`: a fingerprint of the key (a keyed HMAC of a fixed string that no
+   *  identifier encodes to), carried by log entries so a follower knows whether it can read
+   *  their identifiers. Undefined without the option. */
+  readonly keyId: string | undefined;
   /** One identifier as a key segment: injective, and only `[A-Za-z0-9._~%!-]` characters. */
   id(identifier: string): string;
   /** A token's auth context; `jti` undefined is its own key, distinct from every jti. */
@@ -126,8 +130,17 @@ export function createKeyCodec(options: KeyCodecOptions): KeyCodec {
       : (s: string): string =>
           createHmac("sha256", secret).update(percentEncode(s)).digest("base64url");
   const tag = (email: string): string => `{${id(email)}}`;
+  // `/` never survives percentEncode, so this input is no identifier's.
+  const keyId =
+    secret === undefined
+      ? undefined
+      : createHmac("sha256", secret)
+          .update("authcache/log-key-id")
+          .digest("base64url")
+          .slice(0, 22);
   return {
     prefix: p,
+    keyId,
     id,
     ctx: (email, jti) => `${p}ctx:${tag(email)}:${jti === undefined ? "-" : `j${id(jti)}`}`,
     user: (email) => `${p}user:${tag(email)}`,

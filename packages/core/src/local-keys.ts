@@ -53,3 +53,22 @@ export const localTag = {
   jti: (jti: string): string => `J${jti}`,
   rolesOfTeam: (teamId: string): string => `G${teamId}`,
 };
+
+/**
+ * Owner tags by hashed identifier (`KeyCodec.id` under `hashIdentifiers`), added to every L1
+ * entry when the option is on, so an entry read off the log (which then names identifiers only
+ * by their HMAC) finds what it drops. They start with `h`, which no tag of {@link localTag}
+ * does; hashes are fixed-length base64url, so `.` separates two of them unambiguously.
+ */
+export const hashedTag = {
+  /** The user record (`user` drops it with {@link hashedTag.derived}). */
+  user: (email: string): string => `hu${email}`,
+  /** Every other entry of the user: team lists, contexts, roles, membership checks. */
+  derived: (email: string): string => `hd${email}`,
+  teams: (email: string): string => `ht${email}`,
+  mem: (email: string): string => `hm${email}`,
+  role: (email: string, teamId: string): string => `hr${email}.${teamId}`,
+  rolesOfTeam: (teamId: string): string => `hg${teamId}`,
+  /** Contexts and the "not revoked" entry of one jti. */
+  jti: (jti: string): string => `hj${jti}`,
+};

@@ -42,8 +42,15 @@ export function encodeMessage(message: InvalidationMessage): string {
  * Splits revocations into `revokeMany` entries of at most {@link REVOCATION_BATCH_BYTES} each
  * (a single revocation larger than that gets an entry of its own), in order.
  */
-export function revocationEntries(revocations: readonly RevokedToken[]): InvalidationMessage[] {
-  const empty = utf8Length(encodeMessage({ type: "revokeMany", revocations: [] }));
+export function revocationEntries(
+  revocations: readonly RevokedToken[],
+  hashed?: string,
+): InvalidationMessage[] {
+  const entry = (batch: RevokedToken[]): InvalidationMessage =>
+    hashed === undefined
+      ? { type: "revokeMany", revocations: batch }
+      : { type: "revokeMany", revocations: batch, hashed };
+  const empty = utf8Length(encodeMessage(entry([])));
   const entries: InvalidationMessage[] = [];
   let batch: RevokedToken[] = [];
   let size = empty;
@@ -51,14 +58,14 @@ export function revocationEntries(revocations: readonly RevokedToken[]): Invalid
     // The item as it encodes, plus its separating comma.
     const item = utf8Length(JSON.stringify({ jti: r.jti, expiresAt: r.expiresAt })) + 1;
     if (batch.length > 0 && size + item > REVOCATION_BATCH_BYTES) {
-      entries.push({ type: "revokeMany", revocations: batch });
+      entries.push(entry(batch));
       batch = [];
       size = empty;
     }
     batch.push(r);
     size += item;
   }
-  if (batch.length > 0) entries.push({ type: "revokeMany", revocations: batch });
+  if (batch.length > 0) entries.push(entry(batch));
   return entries;
 }
 
@@ -78,6 +85,15 @@ export function decodeMessage(raw: unknown): InvalidationMessage | undefined {
   }
   if (typeof m !== "object" || m === null || (m as { v?: unknown }).v !== 1) return undefined;
   const o = m as Record<string, unknown>;
+  const body = decodeBody(o);
+  if (body === undefined || o.hashed === undefined) return body;
+  // A key fingerprint (KeyCodec.keyId): short, and only on entries that name identifiers.
+  if (body.type === "all" || !isString(o.hashed) || o.hashed.length === 0) return undefined;
+  if (o.hashed.length > 64) return undefined;
+  return { ...body, hashed: o.hashed } as InvalidationMessage;
+}
+
+function decodeBody(o: Record<string, unknown>): InvalidationMessage | undefined {
   switch (o.type) {
     case "user":
     case "teams":
