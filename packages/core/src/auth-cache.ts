@@ -464,6 +464,11 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     onRevoked?: unknown,
   ): Promise<unknown> {
     const e = this.e;
+    // Joining a load is reading what it read when it started. An instance that cannot vouch
+    // for having applied every invalidation older than maxStaleMs (its L1 is not trusted: an
+    // applied one would have detached the load) does not join a load older than that.
+    const now = e.o.now();
+    if (!e.trusted(now)) e.flights.detachStartedBefore(plan.l1Key, now - e.o.maxStaleMs);
     return e.flights.run(
       plan.l1Key,
       async () => {
@@ -573,15 +578,22 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
       e.counters.hits++;
       return REVOKED;
     }
-    if (!e.trusted(now)) return undefined;
+    if (!e.trusted(now)) return this.syncCtxMiss(email, j, now);
     const h =
       j === undefined
         ? e.l1.get(localKey.ctx(email, undefined), now)
         : e.l1.getPair(localSpace.CTX, email, j, now);
-    if (h === undefined) return undefined;
+    if (h === undefined) return this.syncCtxMiss(email, j, now);
     e.counters.hits++;
     e.counters.l1Hits++;
     return h as AuthContext<U>;
+  }
+
+  /** A getAuthContextSync miss, kept like an async one (a set after it and an invalidation is
+   *  refused); not counted: the async get that usually follows counts it. */
+  private syncCtxMiss(email: string, jti: string | undefined, now: number): undefined {
+    this.e.stashSync(this.ctxPlan(email, jti), now);
+    return undefined;
   }
 
   async setAuthContext(

@@ -142,7 +142,7 @@ export class Engine {
   private readonly hids = new Map<string, string>();
   /** Loads in flight, tagged with their plan: an applied invalidation detaches the ones it
    *  touches from later callers. */
-  readonly flights = new SingleFlight<unknown, { readonly plan: Plan }>();
+  readonly flights: SingleFlight<unknown, { readonly plan: Plan }>;
   readonly storeGuard: Guard | undefined;
   readonly busGuard: Guard | undefined;
   counters: Counters = zeroCounters();
@@ -162,6 +162,7 @@ export class Engine {
 
   constructor(options: ResolvedOptions) {
     this.o = options;
+    this.flights = new SingleFlight(options.now);
     this.l1 = new L1Cache<unknown>({ maxEntries: options.maxEntries });
     this.codec = createKeyCodec({
       prefix: options.prefix,
@@ -901,8 +902,9 @@ export class Engine {
     this.unsubscribe = undefined;
     this.offState = undefined;
     this.lastCaughtUp = Number.NEGATIVE_INFINITY;
+    // The kept misses stay: a set still running when the cache closes is judged by them, and
+    // the flush counts as an invalidation of every entry.
     this.flush();
-    this.misses.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 interface Flight<T, Tag> {
   readonly promise: Promise<T>;
   readonly tag: Tag | undefined;
+  readonly startedAt: number;
 }
 
 /**
@@ -10,6 +11,9 @@ interface Flight<T, Tag> {
  */
 export class SingleFlight<T, Tag = unknown> {
   private readonly flights = new Map<string, Flight<T, Tag>>();
+
+  /** `now` dates each call for {@link detachStartedBefore} (epoch ms). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Number of calls in flight that new callers can still join. */
   get size(): number {
@@ -32,9 +36,19 @@ export class SingleFlight<T, Tag = unknown> {
         if (this.flights.get(key) === flight) this.flights.delete(key);
       }),
       tag,
+      startedAt: this.now(),
     };
     this.flights.set(key, flight);
     return flight.promise;
+  }
+
+  /** Detaches the call in flight for `key` if it started before `time`. Returns whether it
+   *  did. */
+  detachStartedBefore(key: string, time: number): boolean {
+    const f = this.flights.get(key);
+    if (f === undefined || !(f.startedAt < time)) return false;
+    this.flights.delete(key);
+    return true;
   }
 
   /** Detaches every call in flight whose tag matches: later callers of its key start anew.

@@ -112,6 +112,31 @@ describe("get miss, invalidation, set", () => {
     await close();
   });
 
+  test("a getAuthContextSync miss is kept too: setAuthContext after it and an invalidation is refused", async () => {
+    const { a, b, later, fresh, close } = pair();
+    expect(a.getAuthContextSync("u@x", "j1")).toBeUndefined();
+    await b.invalidateAll();
+    const ctx = { user: { v: "old" }, personalTeamId: "p", isTokenRevoked: false };
+    await a.setAuthContext("u@x", "j1", ctx);
+    later();
+    expect(await a.getAuthContext("u@x", "j1")).toBeUndefined();
+    const c = fresh();
+    expect(await c.getAuthContext("u@x", "j1")).toBeUndefined();
+    await c.close();
+    await close();
+  });
+
+  test("a set still running when its cache closes is judged by the kept misses", async () => {
+    const { a, b, later, close } = pair();
+    expect(await a.getUser("u@x")).toBeUndefined(); // the request loads { v: "old" } ...
+    await b.invalidateUser("u@x");
+    await a.close(); // ... the cache closes meanwhile ...
+    await a.setUser("u@x", { v: "old" }); // ... and the request sets what it loaded
+    later();
+    expect(await b.getUser("u@x")).toBeUndefined();
+    await close();
+  });
+
   test("a set with no miss kept is fenced from the moment it starts only", async () => {
     const { a, b, later, close } = pair();
     await b.invalidateUser("u@x");
@@ -224,6 +249,35 @@ describe("singleflight across an invalidation", () => {
     expect(await a.getUser("u@x")).toEqual({ v: "new" });
     expect(await b.getUser("u@x")).toEqual({ v: "new" });
     expect(a.stats().staleFillsRejected).toBe(1); // the early load was not cached
+    await close();
+  });
+
+  test("an instance that stopped hearing the log does not join a load older than maxStaleMs", async () => {
+    const { clock, a, b, bus, close } = pair();
+    const followerOfA = bus.followers[0];
+    if (followerOfA === undefined) throw new Error("a follows the bus");
+    followerOfA.held = true; // deaf: hears nothing, confirms nothing
+    let release: (v: string | null) => void = () => {};
+    let loads = 0;
+    const early = a.resolveUserRole("u@x", "t", () => {
+      loads++;
+      return new Promise<string | null>((r) => {
+        release = r;
+      });
+    });
+    await b.invalidateUserRole("u@x", "t"); // a does not hear it
+    clock.t += 500;
+    const within = a.resolveUserRole("u@x", "t", async () => "unused");
+    clock.t += 501; // the first load is now older than maxStaleMs
+    const late = a.resolveUserRole("u@x", "t", async () => {
+      loads++;
+      return null;
+    });
+    release("admin");
+    expect(await early).toBe("admin");
+    expect(await within).toBe("admin"); // joined: that load is within the bound for this read
+    expect(await late).toBeNull();
+    expect(loads).toBe(2);
     await close();
   });
 

@@ -94,4 +94,25 @@ describe("SingleFlight", () => {
     releases[1]?.(2);
     expect(await second).toBe(2);
   });
+
+  test("detachStartedBefore: only a call older than the given time is detached", async () => {
+    const clock = { t: 100 };
+    const sf = new SingleFlight<number>(() => clock.t);
+    const releases: ((v: number) => void)[] = [];
+    const fn = () =>
+      new Promise<number>((r) => {
+        releases.push(r);
+      });
+    const first = sf.run("k", fn);
+    clock.t = 200;
+    expect(sf.detachStartedBefore("k", 100)).toBe(false);
+    expect(sf.run("k", fn)).toBe(first);
+    expect(sf.detachStartedBefore("k", 101)).toBe(true);
+    expect(sf.detachStartedBefore("absent", 1_000)).toBe(false);
+    const second = sf.run("k", fn);
+    expect(second).not.toBe(first);
+    releases[0]?.(1);
+    releases[1]?.(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+  });
 });
