@@ -54,7 +54,7 @@ export type Action =
 const inst = fc.nat(2);
 const entity = fc.nat(ENTITIES.length - 1);
 
-export const actionArb: fc.Arbitrary<Action> = fc.oneof(
+const allActions: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 12,
     arbitrary: fc.record({
@@ -140,6 +140,23 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
 );
+
+/** Every action, minus those named in `skip` (an op such as "close", or "change:<m>" for a
+ *  kind of database change): to look past a known failure while it is being fixed. */
+export function actionArb(skip: readonly string[] = []): fc.Arbitrary<Action> {
+  if (skip.length === 0) return allActions;
+  return allActions.filter(
+    (a) => !skip.includes(a.op) && !(a.op === "change" && skip.includes(`change:${a.m}`)),
+  );
+}
+
+/** `AUTHCACHE_EXPLORE_SKIP` as a list. */
+export function skipFromEnv(): string[] {
+  return (process.env.AUTHCACHE_EXPLORE_SKIP ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
 
 /** One action per line, compact. */
 export function formatActions(actions: readonly Action[]): string {

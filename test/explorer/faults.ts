@@ -107,6 +107,8 @@ export interface NativeLog {
 export class FaultyBus {
   cut = false;
   deaf = false;
+  /** Confirmations passed to the cache. */
+  confirmations = 0;
   private handlers: BusHandlers | undefined;
   private readonly stateListeners = new Set<(s: BusState) => void>();
   private readonly heldMessages: InvalidationMessage[] = [];
@@ -142,7 +144,9 @@ export class FaultyBus {
             } else h.reset();
           },
           caughtUp: (at) => {
-            if (!self.holding()) h.caughtUp(at);
+            if (self.holding()) return;
+            self.confirmations++;
+            h.caughtUp(at);
           },
         });
       },

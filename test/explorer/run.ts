@@ -40,14 +40,15 @@ export interface Backend {
   advance(ms: number): Promise<void>;
   /** Lets every operation run until it blocks on the explorer. */
   settle(): Promise<void>;
-  readonly store: Store;
-  /** A new connection to the log (one per instance). */
-  view(): { bus: InvalidationBus; native: NativeLog | undefined };
+  /** New connections to the shared store and log, as another process would open. */
+  connect(): { store: Store; bus: InvalidationBus; native: NativeLog | undefined };
   /** Trims the shared log natively, when the backend can. */
   trim?(keep: number): void;
   /** Waits until every hearing follower has confirmed after now (real clocks). */
   confirmed?(buses: readonly FaultyBus[]): Promise<void>;
   readonly cacheOptions: Partial<AuthCacheOptions>;
+  /** How long (real ms) quiescing waits for operations to settle beyond 50 rounds. */
+  readonly drainMs?: number;
   close(): Promise<void>;
 }
 
@@ -64,6 +65,8 @@ interface Load {
 }
 
 const DAY = 86_400_000;
+/** How long after its get miss the app still sets what it loaded (below the cache's 30 s). */
+const SET_WINDOW_MS = 25_000;
 
 export class Run {
   readonly gt: GroundTruth;
@@ -84,8 +87,8 @@ export class Run {
   }
 
   private open(): Slot {
-    const store = new FaultyStore(this.b.store);
-    const v = this.b.view();
+    const v = this.b.connect();
+    const store = new FaultyStore(v.store);
     const bus = new FaultyBus(v.bus, v.native);
     const cache = createAuthCache({
       store: store.store,
@@ -232,10 +235,14 @@ export class Run {
     const n = i % this.slots.length;
     const load = this.loader(x, late);
     const then = (get: Promise<unknown>, set: (v: unknown) => unknown) => {
+      const began = this.b.now();
       this.track(
         get.then(async (v) => {
           if (v !== undefined) return;
           const loaded = await load();
+          // The cache keeps a miss for 30 s (its documented get-then-set window); a request
+          // that took longer has timed out and sets nothing.
+          if (this.b.now() - began > SET_WINDOW_MS) return;
           await set(loaded);
         }),
       );
@@ -300,12 +307,26 @@ export class Run {
           return guarded(() => c.setAuthContext(x.e, x.j, v as never))();
         };
         if (sync) {
+          // The documented hot path: the Sync read, and on its miss the async get (which
+          // counts the miss and opens the ticket the set needs), then load and set.
           return this.check(
             n,
             x,
             "getAuthContextSync",
             () => c.getAuthContextSync(x.e, x.j),
-            (g) => then(g, set),
+            (g) =>
+              this.track(
+                g.then((v) => {
+                  if (v !== undefined) return;
+                  this.check(
+                    n,
+                    x,
+                    "getAuthContext",
+                    () => c.getAuthContext(x.e, x.j),
+                    (g2) => then(g2, set),
+                  );
+                }),
+              ),
           );
         }
         return this.check(
@@ -428,7 +449,8 @@ export class Run {
         this.change(a);
         break;
       case "advance":
-        await this.b.advance(a.ms);
+        // Action times are in units of a 1 000 ms bound; a backend with a shorter one scales.
+        await this.b.advance((a.ms * this.b.maxStaleMs) / 1_000);
         if (a.confirm) await this.confirm();
         break;
       case "tick":
@@ -492,7 +514,7 @@ export class Run {
    *  reads every entry on every instance after maxStaleMs. */
   async quiesce(): Promise<void> {
     const heal = async () => {
-      for (const s of this.slots) {
+      for (const s of [...this.slots, ...this.retired]) {
         s.store.setMode("ok");
         s.bus.setCut(false);
         s.bus.setDeaf(false);
@@ -536,7 +558,8 @@ export class Run {
   }
 
   private async drain(): Promise<void> {
-    for (let round = 0; round < 50 && this.inflight.size > 0; round++) {
+    const until = Date.now() + (this.b.drainMs ?? 0);
+    for (let round = 0; this.inflight.size > 0 && (round < 50 || Date.now() < until); round++) {
       for (const l of this.loads) if (!l.done) l.finish();
       await this.b.settle();
     }
@@ -546,7 +569,6 @@ export class Run {
     for (const s of [...this.slots, ...this.retired]) {
       s.store.setMode("fail");
       await s.cache.close();
-      await s.bus.bus.close();
     }
   }
 }
