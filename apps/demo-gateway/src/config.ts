@@ -1,7 +1,9 @@
 /**
- * Configuration from environment variables, validated once at start. Every bad value gets its
- * own line in the error, naming the variable, what it holds and what was expected.
+ * Configuration from environment variables, validated once at start by one zod schema. Every
+ * bad value gets its own line in the error, naming the variable, what it holds and what was
+ * expected; every variable is read before failing, so one run lists every problem.
  */
+import { z } from "zod";
 
 export type CacheBackend = "memory" | "redis" | "valkey" | "libsql";
 
@@ -70,163 +72,216 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const BACKENDS: readonly CacheBackend[] = ["memory", "redis", "valkey", "libsql"];
+const SQL_SCHEMES = ["file", "libsql", "http", "https", "ws", "wss"] as const;
 
-/** Reads and validates the configuration; throws `ConfigError` listing every bad value. */
-export function loadConfig(env: Env): GatewayConfig {
-  const problems: string[] = [];
-  const warnings: string[] = [];
+type Ctx = z.RefinementCtx;
+/** Unset and empty are the same: the default. */
+const raw = z.string().optional();
+const given = (v: string | undefined): v is string => v !== undefined && v !== "";
 
-  const str = (name: string, fallback: string): string => {
-    const v = env[name];
-    if (v === undefined || v === "") return fallback;
-    return v;
-  };
-  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    if (!/^\d+$/.test(raw.trim())) {
-      problems.push(
-        `${name}=${JSON.stringify(raw)} is not a whole number (expected ${min}..${max})`,
-      );
+const text = (fallback: string) => raw.transform((v) => (given(v) ? v : fallback));
+
+const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  raw.transform((v, ctx: Ctx) => {
+    if (!given(v)) return fallback;
+    if (!/^\d+$/.test(v.trim())) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}=${JSON.stringify(v)} is not a whole number (expected ${min}..${max})`,
+      });
       return fallback;
     }
-    const n = Number(raw.trim());
+    const n = Number(v.trim());
     if (n < min || n > max) {
-      problems.push(`${name}=${raw} is out of range (expected ${min}..${max})`);
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}=${v} is out of range (expected ${min}..${max})`,
+      });
       return fallback;
     }
     return n;
-  };
-  const url = (name: string, schemes: readonly string[], required: boolean, fallback?: string) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") {
-      if (required && fallback === undefined) {
-        problems.push(`${name} is required (a ${schemes.join(" or ")} URL)`);
-      }
-      return fallback;
-    }
-    const scheme = raw.split(":")[0]?.toLowerCase() ?? "";
-    if (!schemes.includes(scheme) || raw.length <= scheme.length + 1) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not a ${schemes.join(" or ")} URL`);
-    }
-    return raw;
-  };
+  });
 
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const v = raw.trim().toLowerCase();
-    if (v === "true" || v === "1") return true;
-    if (v === "false" || v === "0") return false;
-    problems.push(`${name}=${JSON.stringify(raw)} is not a boolean (expected true, false, 1 or 0)`);
+const bool = (name: string, fallback: boolean) =>
+  raw.transform((v, ctx: Ctx) => {
+    if (!given(v)) return fallback;
+    const t = v.trim().toLowerCase();
+    if (t === "true" || t === "1") return true;
+    if (t === "false" || t === "0") return false;
+    ctx.addIssue({
+      code: "custom",
+      message: `${name}=${JSON.stringify(v)} is not a boolean (expected true, false, 1 or 0)`,
+    });
     return fallback;
-  };
+  });
 
-  const list = (name: string): string[] | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === "") return undefined;
-    return raw
-      .split(",")
-      .map((v) => v.trim())
-      .filter((v) => v !== "");
-  };
-  const httpUrls = (name: string): string[] | undefined => {
-    const values = list(name);
+/** A URL with one of `schemes`, or undefined when unset (required-ness is checked below). */
+const url = (name: string, schemes: readonly string[]) =>
+  raw.transform((v, ctx: Ctx) => {
+    if (!given(v)) return undefined;
+    const scheme = v.split(":")[0]?.toLowerCase() ?? "";
+    if (!schemes.includes(scheme) || v.length <= scheme.length + 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}=${JSON.stringify(v)} is not a ${schemes.join(" or ")} URL`,
+      });
+    }
+    return v;
+  });
+
+const list = raw.transform((v) =>
+  given(v) && v.trim() !== ""
+    ? v
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "")
+    : undefined,
+);
+
+/** A comma-separated list of http(s) URLs (or `*`), without trailing slashes. */
+const httpUrls = (name: string) =>
+  list.transform((values, ctx: Ctx) => {
     for (const v of values ?? []) {
       if (v !== "*" && !/^https?:\/\/[^/\s]+/.test(v)) {
-        problems.push(`${name} has ${JSON.stringify(v)}, which is not an http(s) URL`);
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} has ${JSON.stringify(v)}, which is not an http(s) URL`,
+        });
       }
     }
-    return values;
-  };
+    return values?.map((v) => (v === "*" ? v : v.replace(/\/+$/, "")));
+  });
 
-  const port = int("PORT", 8787, 0, 65535);
-  const host = str("HOST", "127.0.0.1");
-  const databaseUrl =
-    url("DATABASE_URL", ["file", "libsql", "http", "https", "ws", "wss"], false) ??
-    "file:./data/demo.db";
+const envSchema = z
+  .object({
+    PORT: int("PORT", 8787, 0, 65535),
+    HOST: text("127.0.0.1"),
+    DATABASE_URL: url("DATABASE_URL", SQL_SCHEMES),
+    DATABASE_AUTH_TOKEN: raw,
+    JWT_SECRET: raw.transform((v, ctx: Ctx) => {
+      if (given(v) && v.length < 32) {
+        ctx.addIssue({
+          code: "custom",
+          message: `JWT_SECRET is ${v.length} characters long (expected at least 32)`,
+        });
+      }
+      return given(v) ? v : undefined;
+    }),
+    JWT_ISSUER: text("authcache-demo"),
+    JWT_AUDIENCE: text("authcache-demo-api"),
+    JWT_TTL_SECONDS: int("JWT_TTL_SECONDS", 3600, 1),
+    AUTH_CACHE_STORE: raw.transform((v, ctx: Ctx): CacheBackend => {
+      const b = (given(v) ? v : "memory").toLowerCase();
+      if ((BACKENDS as readonly string[]).includes(b)) return b as CacheBackend;
+      ctx.addIssue({
+        code: "custom",
+        message: `AUTH_CACHE_STORE=${JSON.stringify(v)} is not one of ${BACKENDS.join(", ")}`,
+      });
+      return "memory";
+    }),
+    REDIS_URL: url("REDIS_URL", ["redis", "rediss"]),
+    VALKEY_URL: url("VALKEY_URL", ["redis", "rediss", "valkey"]),
+    LIBSQL_CACHE_URL: url("LIBSQL_CACHE_URL", SQL_SCHEMES),
+    LIBSQL_CACHE_AUTH_TOKEN: raw,
+    AUTH_CACHE_PREFIX: text("authcache:demo:"),
+    AUTH_CACHE_TTL_USER_MS: int("AUTH_CACHE_TTL_USER_MS", 60_000, 1),
+    AUTH_CACHE_TTL_REVOCATION_MS: int("AUTH_CACHE_TTL_REVOCATION_MS", 30_000, 1),
+    AUTH_CACHE_TTL_TEAM_MS: int("AUTH_CACHE_TTL_TEAM_MS", 60_000, 1),
+    AUTH_CACHE_TTL_ROLE_MS: int("AUTH_CACHE_TTL_ROLE_MS", 60_000, 1),
+    AUTH_CACHE_TTL_TEAMS_LIST_MS: int("AUTH_CACHE_TTL_TEAMS_LIST_MS", 60_000, 1),
+    MAX_STALE_MS: int("MAX_STALE_MS", 1000, 1),
+    BUS_CONFIRM_INTERVAL_MS: int("BUS_CONFIRM_INTERVAL_MS", 0, 1),
+    AUTH_CACHE_L1_MAX_ENTRIES: int("AUTH_CACHE_L1_MAX_ENTRIES", 10_000, 1),
+    AUTH_CACHE_ENABLED: bool("AUTH_CACHE_ENABLED", true),
+    REVOCATION_POLL_MS: int("REVOCATION_POLL_MS", 500, 10),
+    PUBLIC_URL: httpUrls("PUBLIC_URL"),
+    OAUTH_AUTHORIZATION_SERVERS: httpUrls("OAUTH_AUTHORIZATION_SERVERS"),
+    ALLOWED_ORIGINS: httpUrls("ALLOWED_ORIGINS"),
+    MCP_CONFORMANCE_FIXTURES: bool("MCP_CONFORMANCE_FIXTURES", false),
+    MCP_FIXTURES_TEAMS: list,
+  })
+  .superRefine(
+    (e, ctx) => {
+      const required = (name: string, value: string | undefined, schemes: string) => {
+        if (value === undefined) {
+          ctx.addIssue({ code: "custom", message: `${name} is required (a ${schemes} URL)` });
+        }
+      };
+      if (e.AUTH_CACHE_STORE === "redis") required("REDIS_URL", e.REDIS_URL, "redis or rediss");
+      if (e.AUTH_CACHE_STORE === "valkey") {
+        required("VALKEY_URL", e.VALKEY_URL, "redis or rediss or valkey");
+      }
+      if (e.BUS_CONFIRM_INTERVAL_MS > 0 && e.BUS_CONFIRM_INTERVAL_MS >= e.MAX_STALE_MS) {
+        ctx.addIssue({
+          code: "custom",
+          message: `BUS_CONFIRM_INTERVAL_MS=${e.BUS_CONFIRM_INTERVAL_MS} must be below MAX_STALE_MS=${e.MAX_STALE_MS}`,
+        });
+      }
+      // Also when a variable above was bad (its default stands in): one run lists every problem.
+    },
+    { when: () => true },
+  );
 
-  let secret = env.JWT_SECRET ?? "";
-  if (secret === "") {
+/** Reads and validates the configuration; throws `ConfigError` listing every bad value. */
+export function loadConfig(env: Env): GatewayConfig {
+  // Only the variables the schema names are read; strings only (process.env holds nothing else).
+  const parsed = envSchema.safeParse({ ...env });
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  const e = parsed.data;
+  const warnings: string[] = [];
+  let secret = e.JWT_SECRET;
+  if (secret === undefined) {
     secret = DEV_JWT_SECRET;
     warnings.push(
       "JWT_SECRET is not set: using the built-in development secret. Anyone can mint tokens " +
         "for this gateway; set JWT_SECRET (32+ characters) for anything but a local demo.",
     );
-  } else if (secret.length < 32) {
-    problems.push(`JWT_SECRET is ${secret.length} characters long (expected at least 32)`);
   }
-
-  const rawBackend = str("AUTH_CACHE_STORE", "memory").toLowerCase();
-  let backend: CacheBackend = "memory";
-  if ((BACKENDS as readonly string[]).includes(rawBackend)) {
-    backend = rawBackend as CacheBackend;
-  } else {
-    problems.push(
-      `AUTH_CACHE_STORE=${JSON.stringify(env.AUTH_CACHE_STORE)} is not one of ${BACKENDS.join(", ")}`,
-    );
-  }
-  let cacheUrl: string | undefined;
-  if (backend === "redis") cacheUrl = url("REDIS_URL", ["redis", "rediss"], true);
-  if (backend === "valkey") cacheUrl = url("VALKEY_URL", ["redis", "rediss", "valkey"], true);
-  if (backend === "libsql") {
-    cacheUrl = url(
-      "LIBSQL_CACHE_URL",
-      ["file", "libsql", "http", "https", "ws", "wss"],
-      true,
-      "file:./data/cache.db",
-    );
-  }
-
-  const maxStaleMs = int("MAX_STALE_MS", 1000, 1);
-  const busConfirmIntervalMs = int("BUS_CONFIRM_INTERVAL_MS", Math.min(250, maxStaleMs), 1);
-  if (busConfirmIntervalMs >= maxStaleMs && env.BUS_CONFIRM_INTERVAL_MS) {
-    problems.push(
-      `BUS_CONFIRM_INTERVAL_MS=${busConfirmIntervalMs} must be below MAX_STALE_MS=${maxStaleMs}`,
-    );
-  }
-
-  const config: GatewayConfig = {
-    port,
-    host,
-    databaseUrl,
-    databaseAuthToken: env.DATABASE_AUTH_TOKEN || undefined,
+  const backend = e.AUTH_CACHE_STORE;
+  const cacheUrl =
+    backend === "redis"
+      ? e.REDIS_URL
+      : backend === "valkey"
+        ? e.VALKEY_URL
+        : backend === "libsql"
+          ? (e.LIBSQL_CACHE_URL ?? "file:./data/cache.db")
+          : undefined;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL ?? "file:./data/demo.db",
+    databaseAuthToken: e.DATABASE_AUTH_TOKEN || undefined,
     jwt: {
       secret,
-      issuer: str("JWT_ISSUER", "authcache-demo"),
-      audience: str("JWT_AUDIENCE", "authcache-demo-api"),
-      ttlSeconds: int("JWT_TTL_SECONDS", 3600, 1),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      ttlSeconds: e.JWT_TTL_SECONDS,
     },
     cache: {
       backend,
       url: cacheUrl,
-      authToken: env.LIBSQL_CACHE_AUTH_TOKEN || undefined,
-      prefix: str("AUTH_CACHE_PREFIX", "authcache:demo:"),
+      authToken: e.LIBSQL_CACHE_AUTH_TOKEN || undefined,
+      prefix: e.AUTH_CACHE_PREFIX,
       ttlMs: {
-        user: int("AUTH_CACHE_TTL_USER_MS", 60_000, 1),
-        revocation: int("AUTH_CACHE_TTL_REVOCATION_MS", 30_000, 1),
-        team: int("AUTH_CACHE_TTL_TEAM_MS", 60_000, 1),
-        role: int("AUTH_CACHE_TTL_ROLE_MS", 60_000, 1),
-        teamsList: int("AUTH_CACHE_TTL_TEAMS_LIST_MS", 60_000, 1),
+        user: e.AUTH_CACHE_TTL_USER_MS,
+        revocation: e.AUTH_CACHE_TTL_REVOCATION_MS,
+        team: e.AUTH_CACHE_TTL_TEAM_MS,
+        role: e.AUTH_CACHE_TTL_ROLE_MS,
+        teamsList: e.AUTH_CACHE_TTL_TEAMS_LIST_MS,
       },
-      maxStaleMs,
-      l1MaxEntries: int("AUTH_CACHE_L1_MAX_ENTRIES", 10_000, 1),
-      enabled: bool("AUTH_CACHE_ENABLED", true),
-      busConfirmIntervalMs,
+      maxStaleMs: e.MAX_STALE_MS,
+      l1MaxEntries: e.AUTH_CACHE_L1_MAX_ENTRIES,
+      enabled: e.AUTH_CACHE_ENABLED,
+      busConfirmIntervalMs: e.BUS_CONFIRM_INTERVAL_MS || Math.min(250, e.MAX_STALE_MS),
     },
-    revocationPollMs: int("REVOCATION_POLL_MS", 500, 10),
-    publicUrl: httpUrls("PUBLIC_URL")?.[0]?.replace(/\/+$/, ""),
-    authorizationServers: httpUrls("OAUTH_AUTHORIZATION_SERVERS") ?? [],
-    allowedOrigins: httpUrls("ALLOWED_ORIGINS")?.map((o) =>
-      o === "*" ? o : o.replace(/\/+$/, ""),
-    ),
+    revocationPollMs: e.REVOCATION_POLL_MS,
+    publicUrl: e.PUBLIC_URL?.[0],
+    authorizationServers: e.OAUTH_AUTHORIZATION_SERVERS ?? [],
+    allowedOrigins: e.ALLOWED_ORIGINS,
     mcp: {
-      conformanceFixtures: bool("MCP_CONFORMANCE_FIXTURES", false),
-      fixturesTeams: list("MCP_FIXTURES_TEAMS") ?? ["team-platform"],
+      conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
+      fixturesTeams: e.MCP_FIXTURES_TEAMS ?? ["team-platform"],
     },
     warnings,
   };
-  // Checked only after every variable was read, so one run lists every problem.
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
 }

@@ -114,4 +114,29 @@ describe("loadConfig", () => {
       expect((error as Error).message).toStartWith("Invalid configuration (2 problems):\n  - ");
     }
   });
+
+  test("MCP, OAuth metadata and Origin variables", () => {
+    const defaults = loadConfig({});
+    expect(defaults.allowedOrigins).toBeUndefined();
+    expect(defaults.publicUrl).toBeUndefined();
+    expect(defaults.authorizationServers).toEqual([]);
+    expect(defaults.mcp).toEqual({ conformanceFixtures: false, fixturesTeams: ["team-platform"] });
+    const config = loadConfig({
+      ALLOWED_ORIGINS: "https://app.example.com/, http://127.0.0.1:3000",
+      PUBLIC_URL: "https://gw.example.com/",
+      OAUTH_AUTHORIZATION_SERVERS: "https://auth.example.com",
+      MCP_CONFORMANCE_FIXTURES: "true",
+      MCP_FIXTURES_TEAMS: "team-a, team-b",
+    });
+    expect(config.allowedOrigins).toEqual(["https://app.example.com", "http://127.0.0.1:3000"]);
+    expect(config.publicUrl).toBe("https://gw.example.com");
+    expect(config.authorizationServers).toEqual(["https://auth.example.com"]);
+    expect(config.mcp).toEqual({ conformanceFixtures: true, fixturesTeams: ["team-a", "team-b"] });
+    expect(
+      problems({ ALLOWED_ORIGINS: "evil.example.com", MCP_CONFORMANCE_FIXTURES: "yes" }),
+    ).toEqual([
+      'ALLOWED_ORIGINS has "evil.example.com", which is not an http(s) URL',
+      'MCP_CONFORMANCE_FIXTURES="yes" is not a boolean (expected true, false, 1 or 0)',
+    ]);
+  });
 });
