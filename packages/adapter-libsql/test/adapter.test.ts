@@ -165,7 +165,7 @@ test("bus: publishing trims the log to maxLength, and by age, never removing the
   for (let i = 0; i < 20; i++) await bus.publish({ type: "user", email: `${i}@x.com` });
   await bus.trim();
   const rows = async () =>
-    (await client.execute("SELECT id FROM authcache_log ORDER BY id")).rows.map((r) =>
+    (await client.execute("SELECT id FROM authcache_log WHERE id > 0 ORDER BY id")).rows.map((r) =>
       Number(r.id),
     );
   expect(await rows()).toEqual([16, 17, 18, 19, 20]);
@@ -227,6 +227,43 @@ test("bus: a poll that hangs reports down after pollTimeoutMs, and following res
   await publisher.publish({ type: "user", email: "2@x.com" });
   await waitFor(() => got.length === 2 && states.at(-1) === "up", "both entries, up again");
   expect(got).toEqual(["1@x.com", "2@x.com"]);
+  await bus.close();
+  await publisher.close();
+  client.close();
+});
+
+test("bus: a log table recreated by another system (no identity row) that outgrows the follower resets it", async () => {
+  const client = createClient({ url: ":memory:" });
+  const publisher = createLibsqlBus({ client });
+  const f = faulty(client);
+  const bus = createLibsqlBus({ client: f.client, pollIntervalMs: 20 });
+  const order: string[] = [];
+  await bus.subscribe({
+    message: (m) => order.push(m.type === "user" ? m.email : m.type),
+    reset: () => order.push("reset"),
+    caughtUp: () => {},
+  });
+  for (let i = 0; i < 2; i++) await publisher.publish({ type: "user", email: `old${i}@x.com` });
+  await waitFor(() => order.length === 2, "2 entries");
+  f.pause();
+  // Another system drops and recreates the table (without the identity row) and writes more
+  // rows than the follower had read: ids alone would read as "3 new entries".
+  await client.execute("DROP TABLE authcache_log");
+  await client.execute(
+    "CREATE TABLE authcache_log (id INTEGER PRIMARY KEY AUTOINCREMENT, message TEXT NOT NULL, created_at INTEGER NOT NULL)",
+  );
+  for (let i = 0; i < 5; i++)
+    await client.execute({
+      sql: "INSERT INTO authcache_log (message, created_at) VALUES (?1, ?2)",
+      args: [JSON.stringify({ v: 1, type: "user", email: `new${i}@x.com` }), Date.now()],
+    });
+  f.resume();
+  await waitFor(() => order.includes("reset"), "a reset");
+  await publisher.publish({ type: "user", email: "after@x.com" });
+  await waitFor(() => order.includes("after@x.com"), "the entry after the reset");
+  expect(order).toEqual(["old0@x.com", "old1@x.com", "reset", "after@x.com"]);
+  const identity = await client.execute("SELECT message FROM authcache_log WHERE id = 0");
+  expect(identity.rows.length).toBe(1);
   await bus.close();
   await publisher.close();
   client.close();

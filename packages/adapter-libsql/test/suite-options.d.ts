@@ -18,6 +18,8 @@ export interface FaultyClient {
   /** Calls wait until `resume()`. */
   pause(): void;
   resume(): void;
+  /** Every call waits `ms` before it is sent and again before its result is returned. */
+  delay(ms: number): void;
 }
 export function faulty(real: Client): FaultyClient;
 

@@ -27,6 +27,8 @@ export function tempDir() {
  */
 export function faulty(real) {
   let failUntil = 0;
+  let delayMs = 0;
+  const travel = () => (delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : undefined);
   /** @type {{ promise: Promise<void>, open: () => void } | undefined} */
   let gate;
   /** @param {"execute" | "batch"} name */
@@ -37,7 +39,13 @@ export function faulty(real) {
       if (Date.now() < failUntil) throw new Error("test: connection interrupted");
       if (gate !== undefined) await gate.promise;
       if (Date.now() < failUntil) throw new Error("test: connection interrupted");
-      return /** @type {(...a: unknown[]) => Promise<unknown>} */ (real[name]).apply(real, args);
+      await travel();
+      const result = await /** @type {(...a: unknown[]) => Promise<unknown>} */ (real[name]).apply(
+        real,
+        args,
+      );
+      await travel();
+      return result;
     };
   const execute = guarded("execute");
   const batch = guarded("batch");
@@ -67,6 +75,11 @@ export function faulty(real) {
       const g = gate;
       gate = undefined;
       g?.open();
+    },
+    /** Every statement waits `ms` before it is sent and again before its result is returned.
+     * @param {number} ms */
+    delay(ms) {
+      delayMs = Math.max(0, ms);
     },
   };
 }
@@ -125,10 +138,27 @@ export function libsqlTestLog(open, createLibsqlBus) {
     /** @param {number} keep */
     async trim(keep) {
       await admin.client.execute({
-        sql: `DELETE FROM ${tablePrefix}log WHERE id <= (SELECT max(id) FROM ${tablePrefix}log) - ?1`,
+        sql: `DELETE FROM ${tablePrefix}log WHERE id > 0 AND id <= (SELECT max(id) FROM ${tablePrefix}log) - ?1`,
         args: [keep],
       });
     },
+    /** @param {number} fromEnd */
+    async remove(fromEnd) {
+      const rs = await admin.client.execute({
+        sql: `DELETE FROM ${tablePrefix}log WHERE id = (SELECT id FROM ${tablePrefix}log WHERE id > 0 ORDER BY id DESC LIMIT 1 OFFSET ?1)`,
+        args: [fromEnd],
+      });
+      if (rs.rowsAffected !== 1) throw new Error("remove: no such entry");
+    },
+    // The table is dropped and created again, as a migration or a restored database would.
+    async recreate() {
+      await admin.client.execute(`DROP TABLE ${tablePrefix}log`);
+      const creator = createLibsqlBus({ client: admin.client, tablePrefix });
+      await creator.trim();
+      await creator.close();
+    },
+    /** @param {unknown} bus @param {number} ms */
+    delay: (bus, ms) => control(bus).delay(ms),
     /** @param {string} raw */
     async appendRaw(raw) {
       await admin.client.execute({
