@@ -95,6 +95,9 @@ export function deepFreeze<T>(v: T): T {
 const JSON_ONLY = `JSON-serialisable and nested at most ${MAX_VALUE_DEPTH} deep`;
 
 function jsonCopy(value: unknown, argument: string): unknown {
+  // Checked before stringify too: JSON.stringify of a value nested tens of thousands deep runs
+  // for seconds before it gives up (and a cycle is refused here at once).
+  if (!nestedWithin(value, MAX_VALUE_DEPTH)) throw typeError(argument, JSON_ONLY, value);
   let s: string | undefined;
   try {
     s = JSON.stringify(value);
