@@ -41,6 +41,7 @@ console.log(`
 authcache demo gateway listening on ${url}
   database: ${config.databaseUrl}
   cache:    ${gateway.cacheDescription}, maxStaleMs ${config.cache.maxStaleMs}
+  mcp:      ${url}/mcp${config.mcp.conformanceFixtures ? ` (+ conformance fixtures for ${config.mcp.fixturesTeams.join(", ")})` : ""}
 
 Try it (tokens valid until ${until}):
 
@@ -48,9 +49,15 @@ Try it (tokens valid until ${until}):
   export ADMIN='${admin.token}'
 
   curl -s ${bearer("TOKEN")} ${url}/auth/me
-  curl -s -X POST ${bearer("TOKEN")} -H 'content-type: application/json' \\
-    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' ${url}/mcp
   curl -s ${bearer("TOKEN")} ${url}/teams/team-research/role
+
+  # MCP (Streamable HTTP, official SDK): initialize; the answer's Mcp-Session-Id header names
+  # the session for the next requests (README: "MCP"). Any MCP client works with the token.
+  curl -s -i -X POST ${bearer("TOKEN")} -H 'content-type: application/json' \\
+    -H 'accept: application/json, text/event-stream' \\
+    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' \\
+    ${url}/mcp
+  curl -s ${url}/.well-known/oauth-protected-resource/mcp
   curl -s ${url}/metrics
 
   # revoke alice's token as admin; the next /auth/me with it answers 401

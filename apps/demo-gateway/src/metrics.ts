@@ -45,14 +45,15 @@ export function createMetrics(): Metrics {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
-  // Totals kept elsewhere (data access, libSQL client): set at scrape time.
-  const queries = new Gauge({
+  // Totals kept elsewhere (data access, libSQL client, revocation sync): counters whose value
+  // is copied in at scrape time.
+  const queries = new Counter({
     name: "gateway_db_queries_total",
     help: "Database round trips by kind of query.",
     labelNames: ["kind"] as const,
     registers: [registry],
   });
-  const roundTrips = new Gauge({
+  const roundTrips = new Counter({
     name: "gateway_db_round_trips_total",
     help: "Calls that reached the libSQL client (all kinds, migrations excluded).",
     registers: [registry],
@@ -67,6 +68,16 @@ export function createMetrics(): Metrics {
     }
     return g;
   };
+  const counters = new Map<string, Counter>();
+  const setCounter = (name: string, help: string, value: number) => {
+    let c = counters.get(name);
+    if (!c) {
+      c = new Counter({ name, help, registers: [registry] });
+      counters.set(name, c);
+    }
+    c.reset();
+    c.inc(value);
+  };
 
   return {
     registry,
@@ -78,10 +89,15 @@ export function createMetrics(): Metrics {
       auth.inc({ outcome });
     },
     async render(sources) {
-      for (const [kind, n] of Object.entries(sources.queryCounts)) queries.set({ kind }, n);
-      roundTrips.set(sources.clientRoundTrips);
+      queries.reset();
+      for (const [kind, n] of Object.entries(sources.queryCounts)) queries.inc({ kind }, n);
+      roundTrips.reset();
+      roundTrips.inc(sources.clientRoundTrips);
       for (const [name, n] of Object.entries(sources.revocationSync ?? {})) {
-        gauge(`gateway_revocation_sync_${snake(name)}`, `Revocation sync: ${name}.`).set(n);
+        const metric = `gateway_revocation_sync_${snake(name)}`;
+        if (name === "cursor")
+          gauge(metric, "Revocation sync: last change-log seq applied.").set(n);
+        else setCounter(metric, `Revocation sync: ${name}.`, n);
       }
       for (const [name, value] of Object.entries(sources.cacheStats)) {
         const metric = `authcache_${snake(name)}`;
