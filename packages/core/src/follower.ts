@@ -246,11 +246,14 @@ class Follower {
         const reader = this.reader;
         if (this.pos === undefined) {
           const reset = this.mustReset;
-          // Anchor first, reset after: every entry skipped is covered by the flush.
+          const askedAt = now();
+          // Anchor first, reset after: every entry skipped is covered by the flush. A follower
+          // starts at the end, so it is caught up as of when it asked where the end was.
           this.pos = await this.within(reader.end(), budget);
           this.mustReset = false;
           this.setState("up");
           if (reset) this.call("reset", () => this.handlers.reset());
+          this.confirm(askedAt);
           this.markStarted();
         }
         const from = this.pos;
