@@ -77,7 +77,9 @@ export interface AuthCacheStats {
    *  entries missed within 30 s) and an invalidation was applied since. */
   readonly untrackedSetsRejected: number;
   readonly loaderCalls: number;
-  /** L2 payloads that failed to decode (each counted as a miss). */
+  /** L2 entries refused (each counted as a miss): malformed, another envelope version, kind,
+   *  key or secret, a generation newer than the counters, a value of the wrong shape or
+   *  nested too deep. */
   readonly decodeErrors: number;
   readonly invalidations: number;
   /** Invalidations that rejected because L2 or the bus failed. */

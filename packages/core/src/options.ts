@@ -56,7 +56,9 @@ export interface AuthCacheOptions {
     /** Default `{ failures: 5, resetMs: 1000 }`. */
     readonly breaker?: Partial<BreakerOptions>;
   };
-  /** Replace identifiers in L2 keys by a keyed HMAC-SHA256 (same key on every instance). */
+  /** Replace identifiers in L2 keys and log entries by a keyed HMAC-SHA256, and authenticate
+   *  every L2 entry with an HMAC-SHA256 under a key derived from this one (an entry forged,
+   *  altered or moved by anyone without it is a miss). Same key on every instance. */
   readonly hashIdentifiers?: { readonly key: string | Uint8Array };
   /** How long (ms) a revocation with no known token expiry is kept. Default 86 400 000 (24 h). */
   readonly revocationRetentionMs?: number;
