@@ -36,7 +36,7 @@ export interface L2Plan {
 /** Everything core needs to read and fill one entry. */
 export interface Plan {
   readonly kind: Kind;
-  /** The entry's identity for singleflight and stashed tickets; its L1 key when flat. */
+  /** The entry's identity for singleflight and kept misses; its L1 key when flat. */
   readonly l1Key: string;
   /** The L1 pair space holding the entry, or -1 when it is stored under `l1Key`. */
   readonly l1Space: number;
@@ -162,6 +162,7 @@ export class Engine {
 
   constructor(options: ResolvedOptions) {
     this.o = options;
+    this.flights = new SingleFlight(options.now);
     this.flights = new SingleFlight(options.now);
     this.l1 = new L1Cache<unknown>({ maxEntries: options.maxEntries });
     this.codec = createKeyCodec({
