@@ -36,8 +36,6 @@ function fail(op: string, error: unknown): Error {
   return new Error(`${PACKAGE}: redis store ${op} failed: ${message}`, { cause: error });
 }
 
-type GroupReply = { values: unknown[]; scores: unknown[] };
-
 /**
  * Creates a Store on Redis or Valkey: the layout, scripts and rules of
  * `@authcache/redis-protocol` (atomicity and cluster behaviour are described there), sent
@@ -57,24 +55,20 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
   };
 
-  /** One slot's share of a read: `MGET` and the `ZSCORE`s written together (one pipeline). */
-  const readGroup = async ({ keys, members }: ReadGroup): Promise<GroupReply> => {
-    if (members.length === 0) return { values: await client.mget(keys), scores: [] };
+  /** One slot's share of a read: its commands written together (a pipeline when several). */
+  const readGroup = async ({ keys, members }: ReadGroup): Promise<unknown[]> => {
+    if (members.length === 0) return [await client.mget(keys)];
     if (keys.length === 0 && members.length === 1) {
       const m = members[0] as MemberCheck;
-      return { values: [], scores: [await client.zscore(m.set, m.member)] };
+      return [await client.zscore(m.set, m.member)];
     }
     const pipeline = client.pipeline();
     if (keys.length > 0) pipeline.mget(keys);
     for (const m of members) pipeline.zscore(m.set, m.member);
-    const replies = (await pipeline.exec()) ?? [];
-    const first = keys.length > 0 ? 1 : 0;
-    if (replies.length !== first + members.length) throw new Error("pipeline reply is short");
-    for (const [error] of replies) if (error) throw error;
-    return {
-      values: keys.length > 0 ? (replies[0]?.[1] as unknown[]) : [],
-      scores: replies.slice(first).map((r) => r[1]),
-    };
+    return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
   };
 
   const read = async (keys: string[], members: MemberCheck[]): Promise<ReadResult> => {

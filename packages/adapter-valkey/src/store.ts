@@ -1,6 +1,7 @@
 import type { Fence, MemberCheck, ReadResult, Store } from "@authcache/core";
 import {
   addMemberCall,
+  commandCount,
   counterValue,
   incrCall,
   planClusterDeleteOwner,
@@ -63,9 +64,6 @@ interface PendingRead extends ReadRequest {
 
 /** In-flight units glide charges for one invokeScript (see InFlightLimiter.run). */
 const SCRIPT_WEIGHT = 2;
-
-/** Commands one read group adds to a pipeline: its `MGET` (if any) and one `ZSCORE` each. */
-const commandsOf = (g: ReadGroup): number => (g.keys.length > 0 ? 1 : 0) + g.members.length;
 
 /**
  * A Store on Valkey or Redis through valkey-glide, standalone or cluster: the layout, scripts
@@ -130,14 +128,13 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     return new Promise<ReadResult>((resolve, reject) => {
       reads.add({
         groups,
-        size: groups.reduce((n, g) => n + commandsOf(g), 0),
+        size: groups.reduce((n, g) => n + commandCount(g), 0),
         resolve: (raw) => {
           let at = 0;
           const replies = groups.map((g) => {
-            const values = g.keys.length > 0 ? (raw[at++] as unknown[]) : [];
-            const scores = raw.slice(at, at + g.members.length);
-            at += g.members.length;
-            return { values, scores };
+            const from = at;
+            at += commandCount(g);
+            return raw.slice(from, at);
           });
           resolve(readResult(keys.length, members.length, groups, replies, t));
         },

@@ -23,6 +23,7 @@ export { SCRIPTS, type ScriptName } from "./scripts.ts";
 export { groupBySlot, keySlot, keysBySlot } from "./slot.ts";
 export {
   addMemberCall,
+  commandCount,
   counterValue,
   DEL_CHUNK,
   deadline,

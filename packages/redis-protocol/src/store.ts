@@ -159,8 +159,8 @@ function chunks(keys: string[]): string[][] {
   return out;
 }
 
-/** One slot's share of a read: one `MGET` of `keys` (when any) then one `ZSCORE` per member
- *  check, written together. */
+/** One slot's share of a read, sent as one `MGET` of `keys` (when there are any) then one
+ *  `ZSCORE` per member check, in that order, written together. */
 export interface ReadGroup {
   readonly keys: string[];
   /** Position of each of `keys` in the read's keys. */
@@ -168,6 +168,11 @@ export interface ReadGroup {
   readonly members: MemberCheck[];
   /** Position of each of `members` in the read's member checks. */
   readonly memberAt: number[];
+}
+
+/** Returns the number of commands a read group sends (its replies, in order). */
+export function commandCount(group: ReadGroup): number {
+  return (group.keys.length > 0 ? 1 : 0) + group.members.length;
 }
 
 /**
@@ -200,25 +205,27 @@ export function planRead(
   });
 }
 
-/** Fills a read's result from its groups' replies: `values` is the `MGET` reply of the group
- *  (ignored when it has no keys), `scores` its `ZSCORE` replies in order. */
+/** Fills a read's result from its groups' replies: for each group, the replies of its
+ *  commands in order (the `MGET` reply if it has keys, then each `ZSCORE`). */
 export function readResult(
   keyCount: number,
   memberCount: number,
   groups: readonly ReadGroup[],
-  replies: readonly { readonly values: readonly unknown[]; readonly scores: readonly unknown[] }[],
+  replies: readonly (readonly unknown[])[],
   now: number,
 ): ReadResult {
   const values: (string | undefined)[] = new Array(keyCount).fill(undefined);
   const flags: boolean[] = new Array(memberCount).fill(false);
   groups.forEach((group, g) => {
     const reply = replies[g];
-    if (!reply) throw new Error("a read group has no reply");
+    if (!reply || reply.length !== commandCount(group)) throw new Error("a read reply is short");
+    const first = group.keys.length > 0 ? 1 : 0;
+    const got = first === 1 ? (reply[0] as readonly unknown[]) : [];
     group.keyAt.forEach((p, i) => {
-      values[p] = text(reply.values[i]);
+      values[p] = text(got[i]);
     });
     group.memberAt.forEach((p, j) => {
-      flags[p] = isLive(reply.scores[j], now);
+      flags[p] = isLive(reply[first + j], now);
     });
   });
   return { values, members: flags };

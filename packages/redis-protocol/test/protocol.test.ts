@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import {
+  commandCount,
   deadline,
   isLive,
   keySlot,
@@ -7,6 +8,7 @@ import {
   planDelete,
   planRead,
   planWrite,
+  type ReadGroup,
   readResult,
 } from "../src/index.ts";
 
@@ -56,10 +58,11 @@ describe("plans", () => {
     expect(planRead(keys, members, false)).toHaveLength(1);
     const groups = planRead(keys, members, true);
     expect(groups).toHaveLength(2);
-    const replies = groups.map((g) => ({
-      values: g.keys.map((k) => `v${k}`),
-      scores: g.members.map(() => "200"),
-    }));
+    const replies = groups.map((g) => [
+      ...(g.keys.length > 0 ? [g.keys.map((k) => `v${k}`)] : []),
+      ...g.members.map(() => "200"),
+    ]);
+    expect(replies.map((r, g) => r.length - commandCount(groups[g] as ReadGroup))).toEqual([0, 0]);
     expect(readResult(3, 1, groups, replies, 100)).toEqual({
       values: ["v{a}:1", "v{b}:1", "v{a}:2"],
       members: [true],
