@@ -29,7 +29,7 @@ async function toolsOf(token: string): Promise<string[]> {
   const session = await mcpSession(gw, token);
   const res = await session.request("tools/list");
   expect(res.status).toBe(200);
-  const result = res.message?.result as { tools: { name: string }[] };
+  const result = (res.message?.result ?? { tools: [] }) as { tools: { name: string }[] };
   return result.tools.map((t) => t.name);
 }
 

@@ -267,7 +267,9 @@ describe("minting and the issue's cases", () => {
     const tools = async (token: string) => {
       const session = await mcpSession(gw, token);
       const res = await session.request("tools/list");
-      return (res.message?.result as { tools: { name: string }[] }).tools.map((t) => t.name);
+      return ((res.message?.result ?? { tools: [] }) as { tools: { name: string }[] }).tools.map(
+        (t) => t.name,
+      );
     };
     expect(await tools(await tokenFor(gw, ALICE))).toEqual([
       "echo",
