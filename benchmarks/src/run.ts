@@ -8,7 +8,7 @@
  *   bun src/run.ts --smoke                  tiny sizes, nothing written (the tests do this)
  */
 import { join } from "node:path";
-import { describeMachine } from "./lib/machine.ts";
+import { describeMachine, sampleLoad } from "./lib/machine.ts";
 import { fullReport } from "./lib/markdown.ts";
 import { describePin, pinSelf } from "./lib/pinning.ts";
 import type { ScenarioResult } from "./lib/types.ts";
@@ -36,6 +36,13 @@ const partial = wanted !== undefined || smoke;
 const command = partial ? `cd benchmarks && bun src/run.ts ${args.join(" ")}` : "make bench";
 console.error(`benchmarks: ${machine.runtime}, ${machine.cpu}, ${machine.cores} cores`);
 console.error(`benchmarks: pinning ${describePin(pin)}`);
+console.error(`benchmarks: load average ${machine.loadAverage.join(" / ")} (1/5/15 min)`);
+const loadWarnings = new Set<string>();
+const startWarning = sampleLoad(machine);
+if (startWarning) {
+  loadWarnings.add(startWarning);
+  console.error(`benchmarks: warning: ${startWarning}`);
+}
 
 const t0 = performance.now();
 const report = (results: ScenarioResult[], complete: boolean): Report => ({
@@ -52,6 +59,9 @@ const out = await runScenarios({
   scenarios: selected,
   onResult: (_r, all, versions) => {
     Object.assign(machine.servers, versions);
+    const w = sampleLoad(machine);
+    if (w && !loadWarnings.has(w)) console.error(`benchmarks: warning: ${w}`);
+    if (w) loadWarnings.add("the load average rose above the core count during the run");
     if (!smoke) writeResults(join(root, "results"), report(all, false));
   },
 });
@@ -59,7 +69,7 @@ const out = await runScenarios({
 Object.assign(machine.servers, out.serverVersions);
 const final = report(out.results, true);
 console.log(`\n${fullReport(machine, pin, command, final.totalMs, out.results)}`);
-for (const w of out.warnings) console.error(`benchmarks: warning: ${w}`);
+for (const w of [...out.warnings, ...loadWarnings]) console.error(`benchmarks: warning: ${w}`);
 if (!smoke) {
   writeResults(join(root, "results"), final);
   if (!partial) updateReadme(join(root, "README.md"), final);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { arch, availableParallelism, platform, totalmem } from "node:os";
+import { arch, availableParallelism, loadavg, platform, totalmem } from "node:os";
 import { join } from "node:path";
 
 export interface Machine {
@@ -9,6 +9,10 @@ export interface Machine {
   readonly cpu: string;
   readonly cores: number;
   readonly memoryGb: number;
+  /** The 1-, 5- and 15-minute load averages when the run started (and, once it ends, the
+   *  highest 1-minute figure seen between scenarios). */
+  readonly loadAverage: readonly [number, number, number];
+  loadAverageMax: number;
   readonly libraries: Record<string, string>;
   /** Filled in as servers start: "redis" -> "7.0.15". */
   readonly servers: Record<string, string>;
@@ -52,7 +56,24 @@ export function describeMachine(): Machine {
     cpu: cpuModel(),
     cores: availableParallelism(),
     memoryGb: Math.round(totalmem() / 2 ** 30),
+    loadAverage: roundedLoad(),
+    loadAverageMax: roundedLoad()[0],
     libraries,
     servers: {},
   };
+}
+
+function roundedLoad(): [number, number, number] {
+  const [a = 0, b = 0, c = 0] = loadavg();
+  return [Math.round(a * 100) / 100, Math.round(b * 100) / 100, Math.round(c * 100) / 100];
+}
+
+/** Records the current 1-minute load average; returns a warning when it exceeds the cores
+ *  (the figures of a busy machine are not comparable with an idle one's). */
+export function sampleLoad(m: Machine): string | undefined {
+  const now = roundedLoad()[0];
+  if (now > m.loadAverageMax) m.loadAverageMax = now;
+  return now > m.cores
+    ? `load average ${now} is above the ${m.cores} cores: the machine is not idle, figures are noisy`
+    : undefined;
 }

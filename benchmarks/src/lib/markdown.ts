@@ -73,6 +73,7 @@ export function header(m: Machine, pin: PinInfo, command: string, totalMs: numbe
     `- Date: ${m.date}`,
     `- Runtime: ${m.runtime}`,
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB`,
+    `- Load average at start: ${m.loadAverage?.join(" / ") ?? "not recorded"} (1/5/15 min); highest 1-min during the run: ${m.loadAverageMax ?? "not recorded"}${(m.loadAverageMax ?? 0) > m.cores ? " — above the core count: the machine was not idle" : ""}`,
     `- Pinning: ${describePin(pin)}`,
     `- Servers: ${servers || "none started"} (loopback, no persistence)`,
     `- Libraries: ${Object.entries(m.libraries)
