@@ -4,18 +4,25 @@
  * modulo what exists, so any shrunk sequence still runs.
  */
 import fc from "fast-check";
-import { ENTITIES } from "./model.ts";
+import { EMAILS, ENTITIES, type Entity, JTIS, TEAMS } from "./model.ts";
 
 export type BusFault = "deaf" | "hear" | "cut" | "reconnect" | "dup";
 export type StoreFault = "hang" | "ok" | "step" | "lose" | "fail";
+export type LogFault = "trim" | "remove" | "recreate";
 export type Change = "user" | "role" | "member" | "revoke" | "all";
 
 export type Action =
   /** A cache read (get*, a Sync get when `sync` and the kind has one, isTokenRevoked). */
   | { readonly op: "read"; readonly i: number; readonly x: number; readonly sync: boolean }
-  /** A resolve* with a slow loader (held until a `finish`); `late` reads the database when the
-   *  load finishes instead of when it starts. */
-  | { readonly op: "resolve"; readonly i: number; readonly x: number; readonly late: boolean }
+  /** A resolve* whose loader is `slow` (held until a `finish`; `late` then reads the database
+   *  when the load finishes instead of when it starts) or answers at once. */
+  | {
+      readonly op: "resolve";
+      readonly i: number;
+      readonly x: number;
+      readonly slow: boolean;
+      readonly late: boolean;
+    }
   /** The app pattern, `n` requests at once: get; on a miss, load (slow) and set (the Sync pair
    *  when `sync` and the kind has one). */
   | {
@@ -24,35 +31,74 @@ export type Action =
       readonly x: number;
       readonly n: number;
       readonly sync: boolean;
+      readonly slow: boolean;
       readonly late: boolean;
     }
   /** Finishes one outstanding load (the k-th, modulo), or all of them. */
   | { readonly op: "finish"; readonly k: number; readonly all: boolean }
-  /** A database write, then the app's invalidation call(s) on instance i (variant v picks
-   *  which of the correct calls the app uses). */
+  /** A database write that changes entry x (k picks among the writes that can: see
+   *  changeOf), then the app's invalidation call(s) on instance i (v picks which of the
+   *  correct calls the app uses). */
   | {
       readonly op: "change";
       readonly i: number;
-      readonly m: Change;
-      readonly e: number;
-      readonly t: number;
-      readonly j: number;
+      readonly x: number;
+      readonly k: number;
       readonly v: number;
     }
   /** Moves the clock; with `confirm`, every hearing follower confirms it is caught up. */
   | { readonly op: "advance"; readonly ms: number; readonly confirm: boolean }
   | { readonly op: "tick" }
   | { readonly op: "bus"; readonly i: number; readonly f: BusFault }
-  /** Trims the log to its newest `keep` entries (a follower behind them must reset). */
-  | { readonly op: "trim"; readonly keep: number }
+  /** A fault on the shared log: trimmed to its newest `keep` entries, one unread entry deleted,
+   *  or the log recreated (a new epoch); a follower that missed something must reset. */
+  | { readonly op: "log"; readonly f: LogFault; readonly keep: number }
   | { readonly op: "store"; readonly i: number; readonly f: StoreFault }
   | { readonly op: "close"; readonly i: number }
   | { readonly op: "reopen"; readonly i: number }
+  /** Every instance reads every entry (get*): the oracle looks everywhere at once. */
+  | { readonly op: "sweep" }
+  /** Instance i reads every entry (resolve*, instant loads): a warm cache. */
+  | { readonly op: "warm"; readonly i: number }
   /** `n` get misses of distinct unknown users on one instance (a busy instance). */
   | { readonly op: "flood"; readonly i: number; readonly n: number };
 
 const inst = fc.nat(2);
-const entity = fc.nat(ENTITIES.length - 1);
+// Biased towards a few entries of one user, so reads, loads and changes meet often.
+const entity = fc.oneof(
+  { weight: 3, arbitrary: fc.nat(4) },
+  { weight: 2, arbitrary: fc.nat(ENTITIES.length - 1) },
+);
+
+/** The database write a `change` action makes: which kind, on which user, team and token. */
+export function changeOf(a: { readonly x: number; readonly k: number }): {
+  m: Change;
+  e: string;
+  t: string;
+  j: string;
+} {
+  const x = ENTITIES[a.x % ENTITIES.length] as Entity;
+  const kinds: Record<Entity["k"], Change[]> = {
+    user: ["user"],
+    role: ["role", "member"],
+    teams: ["member"],
+    mem: ["member"],
+    ctx: ["user", "revoke"],
+    rev: ["revoke"],
+  };
+  const list = kinds[x.k];
+  // A bulk change (invalidateAll) flushes every L1: kept rare, or little stays cached.
+  const m = a.k % 12 === 11 ? "all" : (list[a.k % list.length] as Change);
+  const e = "e" in x ? x.e : (EMAILS[a.k % EMAILS.length] as string);
+  const t =
+    x.k === "role"
+      ? x.t
+      : x.k === "mem"
+        ? (x.ts[a.k % x.ts.length] as string)
+        : (TEAMS[a.k % TEAMS.length] as string);
+  const j = "j" in x && x.j !== null ? x.j : (JTIS[a.k % JTIS.length] as string);
+  return { m, e, t, j };
+}
 
 const allActions: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -70,6 +116,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
       op: fc.constant("resolve" as const),
       i: inst,
       x: entity,
+      slow: fc.boolean(),
       late: fc.boolean(),
     }),
   },
@@ -81,6 +128,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
       x: entity,
       n: fc.integer({ min: 1, max: 3 }),
       sync: fc.boolean(),
+      slow: fc.boolean(),
       late: fc.boolean(),
     }),
   },
@@ -93,10 +141,8 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant("change" as const),
       i: inst,
-      m: fc.constantFrom<Change>("role", "member", "user", "revoke", "all"),
-      e: fc.nat(1),
-      t: fc.nat(1),
-      j: fc.nat(2),
+      x: entity,
+      k: fc.nat(11),
       v: fc.nat(2),
     }),
   },
@@ -119,7 +165,11 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ op: fc.constant("trim" as const), keep: fc.nat(2) }),
+    arbitrary: fc.record({
+      op: fc.constant("log" as const),
+      f: fc.constantFrom<LogFault>("trim", "remove", "recreate"),
+      keep: fc.nat(2),
+    }),
   },
   {
     weight: 5,
@@ -129,6 +179,8 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
       f: fc.constantFrom<StoreFault>("hang", "ok", "step", "lose", "fail"),
     }),
   },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("warm" as const), i: inst }) },
+  { weight: 4, arbitrary: fc.constant({ op: "sweep" as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("close" as const), i: inst }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("reopen" as const), i: inst }) },
   {
@@ -146,7 +198,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
 export function actionArb(skip: readonly string[] = []): fc.Arbitrary<Action> {
   if (skip.length === 0) return allActions;
   return allActions.filter(
-    (a) => !skip.includes(a.op) && !(a.op === "change" && skip.includes(`change:${a.m}`)),
+    (a) => !skip.includes(a.op) && !(a.op === "change" && skip.includes(`change:${changeOf(a).m}`)),
   );
 }
 

@@ -97,7 +97,7 @@ export function realBackend(kind: RealKind, servers: RealServers): Backend {
       );
       return { ...c, native: undefined };
     },
-    async confirmed(buses: readonly FaultyBus[]) {
+    async confirm(buses: readonly FaultyBus[]) {
       const since = buses.map((b) => b.confirmations);
       for (let i = 0; i < 100; i++) {
         if (buses.every((b, n) => b.cut || b.deaf || b.confirmations > (since[n] ?? 0) + 1)) return;

@@ -18,6 +18,7 @@ export interface Totals {
   faults: number;
   invalidations: number;
   loads: number;
+  l1Hits: number;
   reads: number;
   checked: number;
 }
@@ -44,6 +45,9 @@ export interface ExploreOptions {
 }
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await immediate();
+};
 
 /** A fleet on the memory store and log with a fake clock: deterministic. */
 export function memoryBackend(): Backend {
@@ -60,25 +64,30 @@ export function memoryBackend(): Backend {
     async advance(ms) {
       clock.t += ms;
     },
-    async settle() {
-      await immediate();
-      await immediate();
-    },
+    settle,
     connect() {
       const v = bus.connect();
       views.push(v);
       return {
         store,
         bus: v,
-        native: {
-          setDeaf: (d) => v.setDeaf(d),
-          trim: (keep) => v.trim(keep),
-          // Hearing again confirms at once: a confirmation at the current fake time.
-          confirm: () => v.setDeaf(false),
-        },
+        native: { setDeaf: (d) => v.setDeaf(d) },
       };
     },
-    trim: (keep) => bus.trim(keep),
+    log(fault, keep) {
+      if (fault === "trim") bus.trim(keep);
+      else if (fault === "remove") bus.remove(0);
+      else bus.recreate();
+    },
+    // A follower's read waits for an append; waking it returns that read, and the follower
+    // confirms as of when the read was SENT (before this advance), then sends the next one.
+    // Waking that one confirms as of now.
+    async confirm(buses) {
+      for (let i = 0; i < 2; i++) {
+        for (const b of buses) b.wake();
+        await settle();
+      }
+    },
     // Timeouts never fire on their own (a held call is released or failed by the explorer).
     cacheOptions: { l2: { timeoutMs: 3_600_000, breaker: { failures: 5, resetMs: 1_000 } } },
     async close() {
@@ -100,6 +109,7 @@ export async function explore(
     faults: 0,
     invalidations: 0,
     loads: 0,
+    l1Hits: 0,
     reads: 0,
     checked: 0,
   };
@@ -117,6 +127,7 @@ export async function explore(
       backendName = backend.name;
       const run = new Run(backend, instances);
       try {
+        await run.start();
         for (const a of actions) await run.step(a);
         await run.quiesce();
       } finally {
@@ -128,6 +139,7 @@ export async function explore(
       totals.faults += run.stats.faults;
       totals.invalidations += run.stats.invalidations;
       totals.loads += run.stats.loads;
+      totals.l1Hits += run.stats.l1Hits;
       totals.reads += run.gt.reads;
       totals.checked += run.gt.checked;
       const v = run.gt.violations;
@@ -161,7 +173,7 @@ export async function explore(
         .split("\n")
         .map((l) => `  ${l}`)
         .join("\n"),
-      `minimal sequence on ${instances} instances (then: heal, finish, retry, read everything after maxStaleMs):`,
+      `minimal sequence on ${instances} warm instances (then: heal, finish, retry, read everything after maxStaleMs):`,
       formatActions(actions),
       `replay: AUTHCACHE_SEED=${details.seed}:${details.counterexamplePath} make test   (or: cd test && AUTHCACHE_SEED=... bun test explorer)`,
     ].join("\n");

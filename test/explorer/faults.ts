@@ -99,9 +99,6 @@ export class FaultyStore {
  *  stall a follower and trim the log itself). */
 export interface NativeLog {
   setDeaf(deaf: boolean): void;
-  trim(keep: number): void;
-  /** Makes the view confirm "caught up" now (fake-clock backends); no-op otherwise. */
-  confirm(): void;
 }
 
 export class FaultyBus {
@@ -219,8 +216,24 @@ export class FaultyBus {
     for (const m of this.recent.slice(-n)) this.handlers?.message(m);
   }
 
-  /** A confirmation at the current (fake) time, when hearing. */
-  confirm(): void {
-    if (!this.cut && !this.deaf) this.native?.confirm();
+  /** Neither cut nor deaf. */
+  get hearing(): boolean {
+    return !this.cut && !this.deaf;
+  }
+
+  /** Wakes a hearing follower's pending read (on the memory log, a read waiting for an
+   *  append returns, and the follower confirms as of when it sent that read). */
+  wake(): void {
+    if (this.hearing) this.native?.setDeaf(false);
+  }
+
+  /** A log-wide fault this follower sees as a gap: what it holds is lost, it resets. */
+  lose(all: boolean): void {
+    if (this.native !== undefined) return;
+    if (all || this.heldMessages.length > 0) {
+      this.heldMessages.length = 0;
+      this.trimmed = true;
+      this.release();
+    }
   }
 }

@@ -18,18 +18,9 @@ import {
   type Store,
   silentLogger,
 } from "@authcache/core";
-import type { Action } from "./actions.ts";
+import { type Action, changeOf, type LogFault } from "./actions.ts";
 import { FaultyBus, FaultyStore, type NativeLog } from "./faults.ts";
-import {
-  type Cover,
-  EMAILS,
-  ENTITIES,
-  type Entity,
-  GroundTruth,
-  JTIS,
-  type ReadRecord,
-  TEAMS,
-} from "./model.ts";
+import { type Cover, ENTITIES, type Entity, GroundTruth, type ReadRecord } from "./model.ts";
 
 /** Where a fleet lives: the shared store and log, the clock, and how time passes. */
 export interface Backend {
@@ -42,10 +33,11 @@ export interface Backend {
   settle(): Promise<void>;
   /** New connections to the shared store and log, as another process would open. */
   connect(): { store: Store; bus: InvalidationBus; native: NativeLog | undefined };
-  /** Trims the shared log natively, when the backend can. */
-  trim?(keep: number): void;
-  /** Waits until every hearing follower has confirmed after now (real clocks). */
-  confirmed?(buses: readonly FaultyBus[]): Promise<void>;
+  /** A fault on the shared log itself, when the backend can make it natively: keep only the
+   *  newest `keep` entries, delete one unread entry, or recreate the log (a new epoch). */
+  log?(fault: LogFault, keep: number): void;
+  /** Returns once every hearing follower has confirmed it is caught up as of now. */
+  confirm(buses: readonly FaultyBus[]): Promise<void>;
   readonly cacheOptions: Partial<AuthCacheOptions>;
   /** How long (real ms) quiescing waits for operations to settle beyond 50 rounds. */
   readonly drainMs?: number;
@@ -76,7 +68,7 @@ export class Run {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly failed: { cover: Cover; call: (c: AuthCache) => Promise<unknown> }[] = [];
   /** Figures for the report. */
-  readonly stats = { actions: 0, faults: 0, invalidations: 0, loads: 0 };
+  readonly stats = { actions: 0, faults: 0, invalidations: 0, loads: 0, l1Hits: 0 };
 
   constructor(
     private readonly b: Backend,
@@ -182,10 +174,11 @@ export class Run {
   }
 
   /** A database query that takes as long as the explorer says. */
-  private loader(x: Entity, late: boolean): () => Promise<unknown> {
+  private loader(x: Entity, slow: boolean, late: boolean): () => Promise<unknown> {
     return () => {
       this.stats.loads++;
       const early = this.gt.value(x);
+      if (!slow) return Promise.resolve(early);
       return new Promise((resolve) => {
         const load: Load = {
           done: false,
@@ -199,10 +192,10 @@ export class Run {
     };
   }
 
-  private resolve(i: number, x: Entity, late: boolean): undefined {
+  private resolve(i: number, x: Entity, slow: boolean, late: boolean): undefined {
     const c = this.slot(i).cache;
     const n = i % this.slots.length;
-    const load = this.loader(x, late);
+    const load = this.loader(x, slow, late);
     switch (x.k) {
       case "user":
         return this.check(n, x, "resolveUser", () =>
@@ -230,10 +223,10 @@ export class Run {
   }
 
   /** The app's get → (miss) load → set, as a gateway writes it. */
-  private app(i: number, x: Entity, sync: boolean, late: boolean): undefined {
+  private app(i: number, x: Entity, sync: boolean, slow: boolean, late: boolean): undefined {
     const c = this.slot(i).cache;
     const n = i % this.slots.length;
-    const load = this.loader(x, late);
+    const load = this.loader(x, slow, late);
     const then = (get: Promise<unknown>, set: (v: unknown) => unknown) => {
       const began = this.b.now();
       this.track(
@@ -371,11 +364,9 @@ export class Run {
   }
 
   private change(a: Extract<Action, { op: "change" }>): undefined {
-    const e = EMAILS[a.e % EMAILS.length] as string;
-    const t = TEAMS[a.t % TEAMS.length] as string;
-    const j = JTIS[a.j % JTIS.length] as string;
+    const { m, e, t, j } = changeOf(a);
     const gt = this.gt;
-    switch (a.m) {
+    switch (m) {
       case "user":
         gt.bumpUser(e);
         return this.invalidate(a.i, { op: "user", e }, (c) => c.invalidateUser(e));
@@ -423,10 +414,6 @@ export class Run {
 
   // ---------------------------------------------------------------- the step
 
-  private confirmAll(): void {
-    for (const s of this.slots) if (!s.closed) s.bus.confirm();
-  }
-
   async step(a: Action): Promise<void> {
     this.stats.actions++;
     switch (a.op) {
@@ -434,10 +421,12 @@ export class Run {
         this.read(a.i, ENTITIES[a.x] as Entity, a.sync);
         break;
       case "resolve":
-        this.resolve(a.i, ENTITIES[a.x] as Entity, a.late);
+        this.resolve(a.i, ENTITIES[a.x] as Entity, a.slow, a.late);
         break;
       case "app":
-        for (let k = 0; k < a.n; k++) this.app(a.i, ENTITIES[a.x] as Entity, a.sync, a.late);
+        for (let k = 0; k < a.n; k++) {
+          this.app(a.i, ENTITIES[a.x] as Entity, a.sync, a.slow, a.late);
+        }
         break;
       case "finish": {
         const open = this.loads.filter((l) => !l.done);
@@ -466,10 +455,13 @@ export class Run {
         else bus.duplicate(2);
         break;
       }
-      case "trim":
+      case "log":
         this.stats.faults++;
-        this.b.trim?.(a.keep);
-        for (const s of this.slots) s.bus.trimPast(a.keep);
+        this.b.log?.(a.f, a.keep);
+        for (const s of this.slots) {
+          if (a.f === "trim") s.bus.trimPast(a.keep);
+          else s.bus.lose(a.f === "recreate");
+        }
         break;
       case "store": {
         this.stats.faults++;
@@ -496,6 +488,12 @@ export class Run {
         }
         break;
       }
+      case "warm":
+        this.warm(a.i);
+        break;
+      case "sweep":
+        this.sweep();
+        break;
       case "flood": {
         const c = this.slot(a.i).cache;
         for (let k = 0; k < a.n; k++) this.track(c.getUser(`flood-${k}@y.io`));
@@ -505,9 +503,34 @@ export class Run {
     await this.b.settle();
   }
 
+  /** Every entry read on every instance (and the Sync reads where they exist). */
+  private sweep(): void {
+    for (let i = 0; i < this.slots.length; i++) {
+      for (const x of ENTITIES) {
+        this.read(i, x, false);
+        if (x.k === "mem" || x.k === "ctx") this.read(i, x, true);
+      }
+    }
+  }
+
+  /** Every entry read on instance i with instant loads (a context or a "not revoked" answer
+   *  through the get-then-set pattern, the rest through resolve*). */
+  private warm(i: number): void {
+    for (const x of ENTITIES) {
+      if (x.k === "rev") this.app(i, x, false, false, false);
+      else this.resolve(i, x, false, false);
+    }
+  }
+
+  /** Warms every instance and lets it settle (each run starts from a warm fleet). */
+  async start(): Promise<void> {
+    await this.confirm();
+    for (let i = 0; i < this.slots.length; i++) this.warm(i);
+    await this.b.settle();
+  }
+
   private async confirm(): Promise<void> {
-    this.confirmAll();
-    await this.b.confirmed?.(this.slots.filter((s) => !s.closed).map((s) => s.bus));
+    await this.b.confirm(this.slots.filter((s) => !s.closed).map((s) => s.bus));
   }
 
   /** Heals every fault, finishes every load and call, retries failed invalidations, then
@@ -526,7 +549,7 @@ export class Run {
     await this.confirm();
     // New resolves now may join loads that began before an invalidation (singleflight).
     for (let i = 0; i < this.slots.length; i++) {
-      for (const x of ENTITIES) if (x.k !== "rev") this.resolve(i, x, false);
+      for (const x of ENTITIES) if (x.k !== "rev") this.resolve(i, x, true, false);
     }
     await this.b.settle();
     for (let round = 0; round < 50; round++) {
@@ -545,12 +568,7 @@ export class Run {
     }
     await this.b.advance(this.b.maxStaleMs + 1);
     await this.confirm();
-    for (let i = 0; i < this.slots.length; i++) {
-      for (const x of ENTITIES) {
-        this.read(i, x, false);
-        if (x.k === "mem" || x.k === "ctx") this.read(i, x, true);
-      }
-    }
+    this.sweep();
     await this.drain();
     if (this.inflight.size > 0) {
       this.gt.fail("hung", undefined, undefined, `${this.inflight.size} operations never settled`);
@@ -567,6 +585,7 @@ export class Run {
 
   async close(): Promise<void> {
     for (const s of [...this.slots, ...this.retired]) {
+      this.stats.l1Hits += s.cache.stats().l1Hits;
       s.store.setMode("fail");
       await s.cache.close();
     }
