@@ -6,6 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startServer, type TestServer } from "@authcache/test-servers";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createJwtService } from "../src/jwt.ts";
 import { ALICE, AUDIENCE, BOB, CAROL, ISSUER, removeTempDirs, SECRET, tempDir } from "./helpers.ts";
 import { type GatewayProcess, spawnGateway } from "./process.ts";
@@ -140,6 +145,45 @@ for (const [name, backend] of Object.entries(backends)) {
       expect(await send(b, "POST", `/admin/users/${BOB}/activate`, b.adminToken)).toBe(200);
       await Bun.sleep(MAX_STALE_MS);
       expect((await me(a, token)).status).toBe(200);
+    });
+
+    test("an open MCP session on the other: a removed member's tool call and a revoked token's are refused within maxStaleMs", async () => {
+      const open = async (token: string) => {
+        const client = new Client({ name: "two-instances", version: "1.0.0" });
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(`${b.url}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${token}` } },
+          }),
+        );
+        return client;
+      };
+      const refusal = (call: Promise<unknown>) =>
+        call.then(
+          () => undefined,
+          (e: unknown) => (e instanceof StreamableHTTPError ? e.code : String(e)),
+        );
+
+      const bob = await open((await jwt.mint(BOB)).token);
+      const query = () => bob.callTool({ name: "query_dataset", arguments: { limit: 1 } });
+      expect((await query()).isError).toBeUndefined();
+      expect((await query()).isError).toBeUndefined(); // cached on B now
+      expect(await send(a, "DELETE", `/teams/team-research/members/${BOB}`, a.adminToken)).toBe(
+        200,
+      );
+      await Bun.sleep(MAX_STALE_MS);
+      expect(await refusal(query())).toBe(403);
+      expect((await bob.listTools()).tools.map((t) => t.name)).toEqual(["echo"]);
+      await bob.close();
+
+      const minted = await jwt.mint(CAROL);
+      const carol = await open(minted.token);
+      await carol.callTool({ name: "echo", arguments: { text: "before" } });
+      expect(await send(a, "POST", `/admin/tokens/${minted.jti}/revoke`, a.adminToken)).toBe(200);
+      await Bun.sleep(MAX_STALE_MS);
+      expect(await refusal(carol.callTool({ name: "echo", arguments: { text: "after" } }))).toBe(
+        401,
+      );
+      await carol.close().catch(() => {});
     });
 
     test("a member removed through one loses the team on the other within maxStaleMs", async () => {
