@@ -20,12 +20,22 @@ export const deliveryTests = busTests([
         { type: "teams", email: `${tag}@x.com` },
         { type: "membership", email: `${tag}@x.com` },
         { type: "team", email: `${tag}@x.com` },
+        {
+          type: "revokeMany",
+          revocations: [
+            { jti: `${tag}-j3`, expiresAt: 1_900_000_000_000 },
+            { jti: "\u0000é😀\ud800", expiresAt: 1.5 },
+          ],
+        },
+        // With hashIdentifiers: identifiers are HMACs and `hashed` is the key's fingerprint.
+        { type: "role", email: "h-e", teamId: "h-t", hashed: `${tag}-key` },
         { type: "all", generation: 42 },
       ];
       for (const m of sent) await publisher.publish(m);
       const attempts = attemptsFor(confirmIntervalMs);
-      await waitUntil(() => a.messages.length >= sent.length, "follower a has 9", { attempts });
-      await waitUntil(() => b.messages.length >= sent.length, "follower b has 9", { attempts });
+      const all = `has all ${sent.length}`;
+      await waitUntil(() => a.messages.length >= sent.length, `follower a ${all}`, { attempts });
+      await waitUntil(() => b.messages.length >= sent.length, `follower b ${all}`, { attempts });
       deepStrictEqual(a.messages, sent);
       deepStrictEqual(b.messages, sent);
     },
