@@ -41,8 +41,8 @@ export {
   createJwtService,
   type JwtOptions,
   type JwtService,
+  type JwtVerification,
   type MintedToken,
-  TokenError,
 } from "./jwt.ts";
 export {
   type CallContext,

@@ -1,8 +1,9 @@
 /**
- * Bearer tokens: HS256 only, issuer and audience pinned, expiry, subject and jti required.
- * `jwtVerify` with `algorithms: ["HS256"]` refuses every other header, `alg: none` included.
+ * Bearer tokens: minted here (HS256, issuer and audience set, expiry, subject and jti), verified
+ * by `@authcache/hono`'s bearer middleware from `verification`: HS256 pinned (every other
+ * header refused, `alg: none` included), issuer and audience pinned, exp/sub/jti required.
  */
-import { errors, jwtVerify, SignJWT } from "jose";
+import { SignJWT } from "jose";
 
 export interface JwtOptions {
   readonly secret: string;
@@ -16,15 +17,6 @@ export interface JwtOptions {
   readonly now?: () => number;
 }
 
-export interface TokenClaims {
-  readonly email: string;
-  readonly jti: string;
-  /** Epoch ms. */
-  readonly expiresAt: number;
-  /** Teams the token is scoped to (API tokens), or undefined for the user's own teams. */
-  readonly teams?: readonly string[];
-}
-
 export interface MintOptions {
   readonly jti?: string;
   readonly ttlSeconds?: number;
@@ -35,11 +27,6 @@ export interface MintedToken {
   readonly token: string;
   readonly jti: string;
   readonly expiresAt: number;
-}
-
-/** Why verification failed, for the 401 message (never the token itself). */
-export class TokenError extends Error {
-  override readonly name = "TokenError";
 }
 
 /** What a verifier needs (the bearer middleware of `@authcache/hono` takes these). */
@@ -55,8 +42,6 @@ export interface JwtVerification {
 export interface JwtService {
   readonly verification: JwtVerification;
   mint(email: string, options?: MintOptions): Promise<MintedToken>;
-  /** Resolves the claims, or rejects with `TokenError`. */
-  verify(token: string): Promise<TokenClaims>;
 }
 
 export const ALGORITHM = "HS256";
@@ -91,48 +76,5 @@ export function createJwtService(options: JwtOptions): JwtService {
         .sign(key);
       return { token, jti, expiresAt: exp * 1000 };
     },
-
-    async verify(token) {
-      let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
-      try {
-        ({ payload } = await jwtVerify(token, key, {
-          algorithms: [ALGORITHM],
-          issuer: options.issuer,
-          audience: options.audience,
-          requiredClaims: ["exp", "sub", "jti"],
-          clockTolerance: options.clockToleranceSeconds ?? 0,
-          currentDate: new Date(now()),
-        }));
-      } catch (error) {
-        throw new TokenError(describe(error), { cause: error });
-      }
-      const { sub, jti, exp, teams } = payload;
-      if (typeof sub !== "string" || sub === "" || typeof jti !== "string" || jti === "") {
-        throw new TokenError("Token subject or id is empty");
-      }
-      if (teams !== undefined && !isStringArray(teams)) {
-        throw new TokenError('Token claim "teams" must be an array of team ids');
-      }
-      return {
-        email: sub,
-        jti,
-        expiresAt: (exp ?? 0) * 1000,
-        ...(teams ? { teams } : {}),
-      };
-    },
   };
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === "string");
-}
-
-function describe(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return "Token has expired";
-  if (error instanceof errors.JOSEAlgNotAllowed) return "Token algorithm is not allowed";
-  if (error instanceof errors.JWSSignatureVerificationFailed) return "Token signature is invalid";
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    return `Token claim "${error.claim}" is invalid`;
-  }
-  return "Token is malformed";
 }
