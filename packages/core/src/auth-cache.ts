@@ -68,7 +68,9 @@ export interface AuthCacheStats {
   readonly busDropped: number;
   readonly l1Size: number;
   readonly l1Evictions: number;
-  /** Live revocations known to this instance. */
+  /** Live revocations known to this instance. With `hashIdentifiers`, those heard from the log
+   *  by hashed jti count too (one also known by its jti, as the revoking instance's own are,
+   *  counts twice). */
   readonly revokedCount: number;
   /** Fills and sets not cached because an invalidation overlapped their load, or followed a
    *  get miss of the entry kept for the set (see the README), or may have (counted below too). */
