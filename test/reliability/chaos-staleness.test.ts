@@ -6,11 +6,11 @@
  * no read may return data invalidated more than maxStaleMs before it started.
  */
 import { expect, test } from "bun:test";
-import type { InvalidationBus } from "@authcache/core";
 import type { Instance } from "../support/fleet.ts";
 import {
   calm,
   chaosFixture,
+  deafButConfirming,
   expectNoStaleReads,
   runStalenessScenario,
 } from "../support/staleness-scenario.ts";
@@ -92,21 +92,6 @@ test("three caches, one in another process, serve nothing staler than maxStaleMs
   expect(result.sum("l2Errors")).toBeGreaterThan(0);
   expect(result.sum("busResets")).toBeGreaterThan(0);
 }, 90_000);
-
-/** A bus that keeps confirming it is caught up but never applies an entry: the lie the bound
- *  relies on never being told. */
-function deafButConfirming(bus: InvalidationBus): InvalidationBus {
-  return {
-    name: `deaf-${bus.name}`,
-    get dropped() {
-      return bus.dropped;
-    },
-    publish: (m) => bus.publish(m),
-    subscribe: (h) => bus.subscribe({ message: () => {}, reset: () => {}, caughtUp: h.caughtUp }),
-    onState: (l) => bus.onState(l),
-    close: () => bus.close(),
-  };
-}
 
 test("the same scenario catches a cache that ignores the invalidation log", async () => {
   const broken: Instance[] = [];

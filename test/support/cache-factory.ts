@@ -3,6 +3,7 @@
  * scenario, in this process or in a worker, so the instances of a fleet differ only by where
  * they run.
  */
+import { createLibsqlBus, createLibsqlStore } from "@authcache/adapter-libsql";
 import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
 import { createValkeyBus, createValkeyStore } from "@authcache/adapter-valkey";
 import { type AuthCache, createAuthCache, type InvalidationBus, type Store } from "@authcache/core";
@@ -11,10 +12,19 @@ import { Logger as GlideLogger } from "@valkey/valkey-glide";
 export type { AuthCache };
 
 export interface RedisCacheConfig {
-  /** Which adapter: "redis" (ioredis, the default) or "valkey" (valkey-glide). */
-  readonly adapter?: "redis" | "valkey";
-  /** Where store and bus connect (usually a chaos proxy in front of the server). */
+  /** Which adapter: "redis" (ioredis, the default), "valkey" (valkey-glide) or "libsql"
+   *  (`url` is then a `file:` URL that every instance opens). */
+  readonly adapter?: "redis" | "valkey" | "libsql";
+  /** Where store and bus connect (usually a chaos proxy in front of the server); ignored when
+   *  `nodes` is given. */
   readonly url: string;
+  /** Cluster seed nodes: store and bus open cluster clients (ioredis `Cluster`, glide
+   *  `GlideClusterClient`) instead of connecting to `url`. */
+  readonly nodes?: readonly { readonly host: string; readonly port: number }[];
+  /** libSQL: the poll interval of the bus (default 50 ms). */
+  readonly pollIntervalMs?: number;
+  /** libSQL: the busy timeout of both connections (the adapter's default when absent). */
+  readonly busyTimeoutMs?: number;
   /** Where the bus connects, when not `url` (to fault the log apart from L2). */
   readonly busUrl?: string;
   readonly prefix?: string;
@@ -54,19 +64,34 @@ export async function createRedisCache(
   const confirmIntervalMs = config.confirmIntervalMs ?? 200;
   let store: Store;
   let bus: InvalidationBus;
-  if (config.adapter === "valkey") {
+  const nodes = config.nodes?.map((n) => ({ host: n.host, port: n.port }));
+  if (config.adapter === "libsql") {
+    const busy = config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs };
+    store = createLibsqlStore({ url: config.url, ...busy });
+    bus = createLibsqlBus({
+      url: busUrl,
+      pollIntervalMs: config.pollIntervalMs ?? 50,
+      ...busy,
+    });
+  } else if (config.adapter === "valkey") {
     // Glide's native logger prints every timeout a chaos run provokes (the cache counts them).
     GlideLogger.init("error");
     const address = (url: string) => {
       const u = new URL(url);
       return [{ host: u.hostname, port: Number(u.port) }];
     };
-    store = createValkeyStore({ addresses: address(config.url) });
-    bus = createValkeyBus({ addresses: address(busUrl), stream, confirmIntervalMs });
+    if (nodes) {
+      store = createValkeyStore({ addresses: nodes, cluster: true });
+      bus = createValkeyBus({ addresses: nodes, cluster: true, stream, confirmIntervalMs });
+    } else {
+      store = createValkeyStore({ addresses: address(config.url) });
+      bus = createValkeyBus({ addresses: address(busUrl), stream, confirmIntervalMs });
+    }
   } else {
-    store = createRedisStore({ url: config.url });
+    const where = nodes ? { nodes } : { url: config.url };
+    store = createRedisStore(where);
     bus = createRedisBus({
-      url: busUrl,
+      ...(nodes ? { nodes } : { url: busUrl }),
       stream,
       confirmIntervalMs,
       replyTimeoutMs: config.replyTimeoutMs ?? 1000,

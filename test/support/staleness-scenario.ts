@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import type { InvalidationBus } from "@authcache/core";
-import { startServer, type TestServer } from "@authcache/test-servers";
+import { startServer, type TestCluster, type TestServer } from "@authcache/test-servers";
 import { AuthDb, ctxObserved, type LoadSpec, prng, userObserved } from "./auth-model.ts";
 import { createRedisCache, type RedisCacheConfig } from "./cache-factory.ts";
 import { type ChaosProxy, startChaosProxy } from "./chaos-proxy.ts";
@@ -22,18 +22,28 @@ export interface Fault {
 }
 
 export interface ScenarioOptions {
-  readonly server: TestServer;
-  readonly proxy: ChaosProxy;
+  /** A standalone server and the chaos proxy in front of it; or `cluster`; or `libsqlUrl`. */
+  readonly server?: TestServer;
+  readonly proxy?: ChaosProxy;
+  /** A cluster (with replicas): the caches open cluster clients on its nodes. The chaos proxy
+   *  cannot front a cluster, so its faults are node kills, failovers and reshards. */
+  readonly cluster?: TestCluster;
+  /** A libSQL `file:` URL every instance opens (adapter "libsql"). */
+  readonly libsqlUrl?: string;
   readonly seed: number;
   readonly maxStaleMs: number;
   /** Key prefix and stream name base, so scenarios on one server never meet. */
   readonly namespace: string;
   /** Which adapter the caches use (default "redis"). */
-  readonly adapter?: "redis" | "valkey";
+  readonly adapter?: "redis" | "valkey" | "libsql";
+  /** Overrides of the cache configuration every instance gets. */
+  readonly config?: Partial<RedisCacheConfig>;
   /** Instances in this process, then instances in worker processes. */
   readonly local: number;
   readonly workers: number;
-  readonly faults: (ctl: FaultControl) => Fault[];
+  /** The fault schedule, run in order (an iterable, so a soak run can go on until its time is
+   *  up: see `soak`). */
+  readonly faults: (ctl: FaultControl) => Iterable<Fault>;
   /** Wraps the bus of local instance `index` (a broken bus, to prove the checker bites). */
   readonly wrapBus?: (index: number, bus: InvalidationBus) => InvalidationBus;
   /** Instances are registered here as they start, so the caller can close them on failure. */
@@ -41,17 +51,45 @@ export interface ScenarioOptions {
 }
 
 export interface FaultControl {
+  /** The chaos proxy (throws when the scenario has none). */
   readonly proxy: ChaosProxy;
   /** Kills the server (counted); `undo` should call `server.restart()`. */
   kill(): Promise<void>;
+  /** The standalone server (throws when the scenario has none). */
   readonly server: TestServer;
+  /** The cluster (throws when the scenario has none). */
+  readonly cluster: TestCluster;
+  /** Counts one injected fault that the proxy does not count (node kills, failovers, ...). */
+  count(kind: string): void;
+  /** Marks where a fault begins and ends, for the recovery figures. */
+  mark(label: string, edge: "start" | "end"): void;
+}
+
+/** What one fault cost, measured from when it began (sampled every SAMPLE_MS). */
+export interface RecoveryFigure {
+  readonly label: string;
+  /** From the fault's start to the last sample with a failed L2 call (reads served from the
+   *  database or L1 meanwhile), or a failed read, within the fault's window. */
+  readonly degradedMs: number;
+  /** Loader calls (database requests) from the fault's start to its window's end, and what
+   *  the calm before it would have made in that time. */
+  readonly dbRequests: number;
+  readonly dbRequestsBaseline: number;
+  /** From the fault's start until every instance trusted its L1 again (0: never distrusted). */
+  readonly l1UntrustedMs: number;
+  /** The window measured (until the next fault starts or the run ends). */
+  readonly windowMs: number;
 }
 
 export interface ScenarioResult {
   readonly report: StalenessReport;
   readonly counts: Record<string, number>;
   readonly faultsInjected: number;
+  /** Faults the proxy does not count, by kind (`FaultControl.count`). */
+  readonly otherFaults: Readonly<Record<string, number>>;
   readonly readErrors: string[];
+  /** Per marked fault: how long reads were degraded, database requests, L1 distrust. */
+  readonly recovery: RecoveryFigure[];
   /** Sum over instances of one `stats()` field. */
   sum(field: string): number;
   readonly summary: string;
@@ -60,17 +98,29 @@ export interface ScenarioResult {
 const READERS_PER_INSTANCE = 3;
 const WRITERS = 2;
 
+const SAMPLE_MS = 25;
+const NO_PROXY = {
+  cutConnections: 0,
+  droppedBytes: 0,
+  faults: { delay: 0, blackhole: 0, cut: 0, refuse: 0 },
+};
+
 export async function runStalenessScenario(o: ScenarioOptions): Promise<ScenarioResult> {
-  const { proxy, server, maxStaleMs, fleet } = o;
+  const { proxy, server, cluster, maxStaleMs, fleet } = o;
   const random = prng(o.seed);
   // The proxy may have served an earlier scenario: count only what this one injects.
-  const base = { ...proxy.stats, faults: { ...proxy.stats.faults } };
+  const proxyStats = () => proxy?.stats ?? NO_PROXY;
+  const base = { ...proxyStats(), faults: { ...proxyStats().faults } };
   const truth = new GroundTruth();
   const db = new AuthDb(truth, random, { users: 8, teams: 3, tokensPerUser: 2 });
   const load = (spec: unknown) => db.load(spec as LoadSpec);
+  const url = o.libsqlUrl ?? proxy?.url ?? server?.url;
+  if (url === undefined && cluster === undefined)
+    throw new Error("staleness scenario: give server + proxy, cluster or libsqlUrl");
   const config: RedisCacheConfig = {
     adapter: o.adapter ?? "redis",
-    url: proxy.url,
+    url: url ?? "",
+    ...(cluster ? { nodes: cluster.allNodes } : {}),
     prefix: `${o.namespace}:`,
     stream: `${o.namespace}:log`,
     maxStaleMs,
@@ -78,6 +128,7 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     replyTimeoutMs: 400,
     timeoutMs: 150,
     breaker: { failures: 5, resetMs: 300 },
+    ...o.config,
   };
   for (let i = 0; i < o.local; i++) {
     const wrap = o.wrapBus;
@@ -105,6 +156,7 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     roleFills: 0,
     kills: 0,
   };
+  const otherFaults: Record<string, number> = {};
   const errors: string[] = [];
 
   const record = (
@@ -211,27 +263,71 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     }
   };
 
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`staleness scenario: this run has no ${what}`);
+    return v;
+  };
+  // Recovery figures: every SAMPLE_MS, each instance's L1 trust and L2 error count, and the
+  // database's load count; faults mark their windows.
+  const marks: { label: string; at: number }[] = [];
+  /** When each fault of the schedule began: a marked fault's window ends at the next one. */
+  const boundaries: number[] = [];
+  const samples: { at: number; trusted: boolean; l2Errors: number; loads: number }[] = [];
+  const readErrorTimes: number[] = [];
+  const dbLoads = () => db.loads.ctx + db.loads.role + db.loads.user;
+  const sampler = (async () => {
+    while (running) {
+      const at = Date.now();
+      const all = await Promise.all(fleet.map((i) => i.stats().catch(() => undefined)));
+      let trusted = true;
+      let l2Errors = 0;
+      for (const st of all) {
+        const c = (st?.cache ?? {}) as Record<string, unknown>;
+        if (c.l1Trusted !== true) trusted = false;
+        l2Errors += Number(c.l2Errors ?? 0);
+      }
+      samples.push({ at, trusted, l2Errors, loads: dbLoads() });
+      await sleep(SAMPLE_MS);
+    }
+  })();
   const ctl: FaultControl = {
-    proxy,
-    server,
+    get proxy() {
+      return need(proxy, "chaos proxy");
+    },
+    get server() {
+      return need(server, "standalone server");
+    },
+    get cluster() {
+      return need(cluster, "cluster");
+    },
     async kill() {
       counts.kills++;
-      await server.kill();
+      ctl.mark("server killed", "start");
+      await need(server, "standalone server").kill();
+    },
+    count(kind) {
+      otherFaults[kind] = (otherFaults[kind] ?? 0) + 1;
+    },
+    mark(label, edge) {
+      if (edge === "start") marks.push({ label, at: Date.now() });
     },
   };
   const loops: Promise<void>[] = [];
   for (const inst of fleet) for (let i = 0; i < READERS_PER_INSTANCE; i++) loops.push(reader(inst));
   for (let i = 0; i < WRITERS; i++) loops.push(writer());
   for (const f of o.faults(ctl)) {
+    if (f.label !== "calm") boundaries.push(Date.now());
     await f.run();
     await sleep(f.holdMs);
     await f.undo?.();
   }
-  proxy.heal();
+  proxy?.heal();
   // Quiet end: writes stop, readers keep going past the bound, so convergence is checked too.
   await sleep(maxStaleMs + 500);
   running = false;
   await Promise.all(loops);
+  await sampler;
+  const endedAt = Date.now();
   // A final sweep of every entity on every instance.
   for (const inst of fleet) {
     for (const u of db.users) {
@@ -244,28 +340,114 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
   const stats = await Promise.all(fleet.map((i) => i.stats()));
   const sum = (field: string): number =>
     stats.reduce((n, s) => n + Number((s.cache as Record<string, unknown>)[field] ?? 0), 0);
-  const pf = proxy.stats.faults;
+  const recovery = marks.map((m, i): RecoveryFigure => {
+    const end = Math.min(marks[i + 1]?.at ?? endedAt, boundaries.find((b) => b > m.at) ?? endedAt);
+    const before = samples.filter((x) => x.at < m.at);
+    const inside = samples.filter((x) => x.at >= m.at && x.at < end);
+    const first = before[before.length - 1] ?? inside[0];
+    let degradedUntil = m.at;
+    let untrustedUntil = m.at;
+    let prev = first;
+    for (const x of inside) {
+      if (prev && x.l2Errors > prev.l2Errors) degradedUntil = x.at;
+      if (!x.trusted) untrustedUntil = x.at + SAMPLE_MS;
+      prev = x;
+    }
+    for (const t of readErrorTimes)
+      if (t >= m.at && t < end && t > degradedUntil) degradedUntil = t;
+    const last = inside[inside.length - 1];
+    const calmBefore = before.filter((x) => x.at >= m.at - 1000);
+    const rate =
+      calmBefore.length > 1
+        ? ((calmBefore[calmBefore.length - 1] as { loads: number }).loads -
+            (calmBefore[0] as { loads: number }).loads) /
+          Math.max(
+            1,
+            (calmBefore[calmBefore.length - 1] as { at: number }).at -
+              (calmBefore[0] as { at: number }).at,
+          )
+        : 0;
+    return {
+      label: m.label,
+      degradedMs: degradedUntil - m.at,
+      dbRequests: last && first ? last.loads - first.loads : 0,
+      dbRequestsBaseline: Math.round(rate * (end - m.at)),
+      l1UntrustedMs: untrustedUntil - m.at,
+      windowMs: end - m.at,
+    };
+  });
+  const pf = proxyStats().faults;
   const f = {
     delay: pf.delay - base.faults.delay,
     blackhole: pf.blackhole - base.faults.blackhole,
     cut: pf.cut - base.faults.cut,
     refuse: pf.refuse - base.faults.refuse,
   };
-  const faultsInjected = f.delay + f.blackhole + f.cut + f.refuse + counts.kills;
+  const other = Object.values(otherFaults).reduce((a, b) => a + b, 0);
+  const faultsInjected = f.delay + f.blackhole + f.cut + f.refuse + counts.kills + other;
   const operations =
     counts.reads + counts.invalidations + counts.notRevokedFills + counts.roleFills;
   const summary =
     `operations=${operations} (reads ${counts.reads}, invalidations ${counts.invalidations}, ` +
     `invalidation retries ${counts.invalidationRetries}, notRevoked fills ${counts.notRevokedFills}, ` +
     `role fills ${counts.roleFills}) faults=${faultsInjected} (delay ${f.delay}, blackhole ${f.blackhole}, ` +
-    `cut ${f.cut}, refuse ${f.refuse}, server kills ${counts.kills}; connections reset ` +
-    `${proxy.stats.cutConnections - base.cutConnections}, bytes dropped ${proxy.stats.droppedBytes - base.droppedBytes}) ` +
+    `cut ${f.cut}, refuse ${f.refuse}, server kills ${counts.kills}` +
+    Object.entries(otherFaults)
+      .map(([k, v]) => `, ${k} ${v}`)
+      .join("") +
+    `; connections reset ` +
+    `${proxyStats().cutConnections - base.cutConnections}, bytes dropped ${proxyStats().droppedBytes - base.droppedBytes}) ` +
     `stale reads=${report.stale.length} foreign reads=${report.foreign.length} ` +
     `[checked ${report.checked} reads on ${fleet.length} instances (pids ${[...new Set(fleet.map((i) => i.pid))].join(",")}), ` +
     `longest old value served after its invalidation ${report.maxServedAfterInvalidationMs} ms of ${maxStaleMs}; ` +
     `l1Hits ${sum("l1Hits")}, l2Hits ${sum("l2Hits")}, l2Errors ${sum("l2Errors")}, busResets ${sum("busResets")}, ` +
     `staleFillsRejected ${sum("staleFillsRejected")}, db loads ${db.loads.ctx + db.loads.role + db.loads.user}; seed ${o.seed}]`;
-  return { report, counts, faultsInjected, readErrors: errors, sum, summary };
+  return {
+    report,
+    counts,
+    faultsInjected,
+    otherFaults,
+    readErrors: errors,
+    recovery,
+    sum,
+    summary,
+  };
+}
+
+/** Seconds a soak run lasts (`AUTHCACHE_SOAK_SECONDS`, set by `make soak`), or 0. */
+export function soakSeconds(): number {
+  const raw = process.env.AUTHCACHE_SOAK_SECONDS;
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 86_400)
+    throw new RangeError(`AUTHCACHE_SOAK_SECONDS must be 0..86400, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** The schedule `build` makes, once (make test), or again and again until
+ *  AUTHCACHE_SOAK_SECONDS have passed (make soak). */
+export function* soak<T>(build: () => Iterable<T>): Iterable<T> {
+  const until = Date.now() + soakSeconds() * 1000;
+  do yield* build();
+  while (Date.now() < until);
+}
+
+/** A test timeout that leaves room for a soak run: `shortMs`, plus the soak's length twice. */
+export const soakTimeout = (shortMs: number): number => shortMs + soakSeconds() * 2000;
+
+/** A bus that keeps confirming it is caught up but never applies an entry: the lie the bound
+ *  relies on never being told (a sabotaged instance the checker must catch). */
+export function deafButConfirming(bus: InvalidationBus): InvalidationBus {
+  return {
+    name: `deaf-${bus.name}`,
+    get dropped() {
+      return bus.dropped;
+    },
+    publish: (m) => bus.publish(m),
+    subscribe: (h) => bus.subscribe({ message: () => {}, reset: () => {}, caughtUp: h.caughtUp }),
+    onState: (l) => bus.onState(l),
+    close: () => bus.close(),
+  };
 }
 
 /** A pause in the fault schedule: no fault for `holdMs`. */
@@ -313,6 +495,12 @@ export function expectNoStaleReads(result: ScenarioResult, label: string): void 
   if (report.stale.length > 0) console.log("first stale reads:", report.stale.slice(0, 5));
   if (report.foreign.length > 0) console.log("first foreign reads:", report.foreign.slice(0, 5));
   if (result.readErrors.length > 0) console.log("read errors:", result.readErrors);
+  for (const r of result.recovery)
+    console.log(
+      `${label} recovery: ${r.label}: reads degraded ${r.degradedMs} ms, database requests ` +
+        `${r.dbRequests} (calm rate would give ${r.dbRequestsBaseline}), L1 untrusted for ` +
+        `${r.l1UntrustedMs} ms (window ${r.windowMs} ms)`,
+    );
   expect(report.stale).toEqual([]);
   expect(report.foreign).toEqual([]);
   expect(result.counts.readErrors).toBe(0);
