@@ -7,7 +7,7 @@ export TURBO_TELEMETRY_DISABLED := 1
 export DO_NOT_TRACK := 1
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help demo test bench lint typecheck build clean bootstrap
+.PHONY: help demo test explore bench lint typecheck build clean bootstrap
 
 help: ## List the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,6 +20,10 @@ demo: bootstrap ## Run the demo gateway on its embedded default (libSQL file, L1
 
 test: ## Lint, typecheck and run every test (installs Redis/Valkey when missing); ends with "N passed, N failed"
 	@scripts/test-all
+
+explore: ## The staleness explorer's longer run on real Redis, Valkey and libSQL (AUTHCACHE_EXPLORE_SECONDS per backend, default 60)
+	@scripts/bootstrap --servers
+	@cd test && bun explorer/explore-cli.ts
 
 bench: ## Run every benchmark scenario against every backend; writes benchmarks/results/
 	@scripts/bootstrap --servers

@@ -75,9 +75,12 @@ export function memoryBackend(): Backend {
       };
     },
     log(fault, keep) {
+      // remove/recreate came with the log's epoch and sequence numbers (older memory logs,
+      // as on a scratch checkout of an earlier commit, only trim).
+      const log = bus as { remove?: (fromEnd: number) => void; recreate?: () => void };
       if (fault === "trim") bus.trim(keep);
-      else if (fault === "remove") bus.remove(0);
-      else bus.recreate();
+      else if (fault === "remove") log.remove?.(0);
+      else log.recreate?.();
     },
     // A follower's read waits for an append; waking it returns that read, and the follower
     // confirms as of when the read was SENT (before this advance), then sends the next one.
