@@ -185,8 +185,8 @@ describe("corrupted and foreign payloads written straight into L2", () => {
   /** An entry of the current version, kind and identity for `key`, with the value `x` (JSON
    *  text): everything right but the value, so only the kind's shape check can refuse it. */
   const entry = (key: string, kind: Kind, x: string): string => {
-    const i = (JSON.parse(encodeEnvelope(key, kind, 0, null, false)) as { i: string }).i;
-    return `{"v":${ENVELOPE_VERSION},"k":"${kind}","i":"${i}","g":0,"x":${x}}`;
+    const { i } = JSON.parse(encodeEnvelope(key, kind, 0, null, false)) as { i: unknown };
+    return `{"v":${ENVELOPE_VERSION},"k":"${kind}","i":${JSON.stringify(i)},"g":0,"x":${x}}`;
   };
   const garbage: readonly (string | Buffer)[] = [
     "",

@@ -19,6 +19,7 @@ export {
   decodeEnvelope,
   ENVELOPE_VERSION,
   encodeEnvelope,
+  entryIdentity,
 } from "./envelope.ts";
 export {
   AuthCacheError,

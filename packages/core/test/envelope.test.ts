@@ -5,6 +5,7 @@ import {
   decodeEnvelope,
   ENVELOPE_VERSION,
   encodeEnvelope,
+  entryIdentity,
   MAX_VALUE_DEPTH,
 } from "../src/index.ts";
 
@@ -46,27 +47,29 @@ describe("envelope", () => {
     expect(o.v).toBe(ENVELOPE_VERSION);
     expect(ENVELOPE_VERSION).toBe(2);
     expect(o.k).toBe("user");
-    expect(o.i).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(Number.isSafeInteger(o.i)).toBe(true);
+    expect(o.i).toBe(entryIdentity(KEY));
     expect(JSON.parse(encodeEnvelope(OTHER, "user", 0, { a: 1 }, false)).i).not.toBe(o.i);
   });
 
   test("anything malformed, of another kind, version or key decodes to undefined, never a throw", () => {
     const good = encodeEnvelope(KEY, "user", 0, {}, false);
-    const i = JSON.parse(good).i as string;
+    const i = JSON.parse(good).i as number;
     const bad = [
       "",
       "null",
       "[]",
       "{",
       '{"v":1,"k":"user","g":0,"x":{}}',
-      `{"v":3,"k":"user","i":"${i}","g":0,"x":{}}`,
+      `{"v":3,"k":"user","i":${i},"g":0,"x":{}}`,
       `{"v":2,"k":"user","g":0,"x":{}}`,
-      `{"v":2,"k":"user","i":"${i}x","g":0,"x":{}}`,
-      `{"v":2,"k":"user","i":"${i}","g":-1,"x":{}}`,
-      `{"v":2,"k":"user","i":"${i}","g":0}`,
-      `{"v":2,"k":"user","i":"${i}","g":0,"a":1,"x":1}`,
-      `{"v":2,"k":"user","i":"${i}","g":"0","x":{}}`,
-      `{"v":2,"k":"user","i":"${i}","g":0,"t":-1,"x":{}}`,
+      `{"v":2,"k":"user","i":${i + 1},"g":0,"x":{}}`,
+      `{"v":2,"k":"user","i":"${i}","g":0,"x":{}}`,
+      `{"v":2,"k":"user","i":${i},"g":-1,"x":{}}`,
+      `{"v":2,"k":"user","i":${i},"g":0}`,
+      `{"v":2,"k":"user","i":${i},"g":0,"a":1,"x":1}`,
+      `{"v":2,"k":"user","i":${i},"g":"0","x":{}}`,
+      `{"v":2,"k":"user","i":${i},"g":0,"t":-1,"x":{}}`,
       encodeEnvelope(KEY, "teams", 0, [], false),
       encodeEnvelope(OTHER, "user", 0, {}, false),
     ];
@@ -96,8 +99,8 @@ describe("envelope", () => {
   });
 
   test("a value nested past MAX_VALUE_DEPTH + 1 decodes to undefined, whatever its depth", () => {
-    const i = JSON.parse(encodeEnvelope(KEY, "user", 0, {}, false)).i as string;
-    const entry = (json: string) => `{"v":2,"k":"user","i":"${i}","g":0,"x":${json}}`;
+    const i = JSON.parse(encodeEnvelope(KEY, "user", 0, {}, false)).i as number;
+    const entry = (json: string) => `{"v":2,"k":"user","i":${i},"g":0,"x":${json}}`;
     expect(decodeEnvelope(entry(deepArrays(MAX_VALUE_DEPTH + 1)), KEY, "user")).toBeDefined();
     for (const depth of [MAX_VALUE_DEPTH + 2, 10_000, 1_000_000]) {
       expect(decodeEnvelope(entry(deepArrays(depth)), KEY, "user")).toBeUndefined();
@@ -119,7 +122,7 @@ describe("authenticated envelopes (hashIdentifiers secret)", () => {
   test("round-trip; the authenticator leads the entry; plain decoders still read the JSON", () => {
     const raw = codec.encode(KEY, "user", 4, value, false);
     expect(codec.authenticated).toBe(true);
-    expect(raw).toMatch(/^\{"m":"[A-Za-z0-9_-]{22}","v":2,"k":"user","i":"/);
+    expect(raw).toMatch(/^\{"m":"[A-Za-z0-9_-]{22}","v":2,"k":"user","i":\d+,"g":4,/);
     expect(codec.decode(raw, KEY, "user")).toEqual({
       kind: "user",
       g: 4,
