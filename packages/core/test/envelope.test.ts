@@ -1,13 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
+  createAuthCache,
   createEnvelopeCodec,
+  createKeyCodec,
   decodeEnvelope,
   ENVELOPE_VERSION,
   encodeEnvelope,
   entryIdentity,
   MAX_VALUE_DEPTH,
+  silentLogger,
 } from "../src/index.ts";
+import { MapStore } from "./support/map-store.ts";
 
 const KEY = "authcache:user:{a%40x}";
 const OTHER = "authcache:user:{b%40x}";
@@ -158,5 +162,34 @@ describe("authenticated envelopes (hashIdentifiers secret)", () => {
         return codec.decode(changed, KEY, "role") === undefined;
       }),
     );
+  });
+});
+
+describe("generations in entries read through a cache", () => {
+  test("an entry newer than the counters read with it (g or a role's t) is a counted miss", async () => {
+    const store = new MapStore();
+    const cache = createAuthCache({ store, logger: silentLogger });
+    const codec = createKeyCodec({ prefix: "authcache:" });
+    const role = codec.role("a@x", "t1");
+    const far = Date.now() + 60_000;
+    // The counters read 0: g = 0 and t = 0 are current, anything above was never filled.
+    await store.set(role, encodeEnvelope(role, "role", 0, "owner", false, 0), far);
+    expect(await cache.getUserRole("a@x", "t1")).toBe("owner");
+    const other = codec.role("a@x", "t2");
+    await store.set(other, encodeEnvelope(other, "role", 0, "owner", false, 5), far);
+    expect(await cache.getUserRole("a@x", "t2")).toBeUndefined();
+    const user = codec.user("a@x");
+    await store.set(user, encodeEnvelope(user, "user", 7, { email: "a@x" }, false), far);
+    expect(await cache.getUser("a@x")).toBeUndefined();
+    expect(cache.stats().decodeErrors).toBe(2);
+    // After invalidateTeamRoles (t2's generation 1) and invalidateAll (gen:all 1), still refused.
+    await cache.invalidateTeamRoles("t2");
+    await cache.invalidateAll();
+    await store.set(other, encodeEnvelope(other, "role", 1, "owner", false, 5), far);
+    await store.set(user, encodeEnvelope(user, "user", 7, { email: "a@x" }, false), far);
+    expect(await cache.getUserRole("a@x", "t2")).toBeUndefined();
+    expect(await cache.getUser("a@x")).toBeUndefined();
+    expect(cache.stats().decodeErrors).toBe(4);
+    await cache.close();
   });
 });
