@@ -14,7 +14,10 @@ import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { loadConfig } from "../src/config.ts";
 import { type RunningGateway, startGateway } from "../src/gateway.ts";
 import { ADMIN, ALICE, BOB, removeTempDirs, SECRET, tempDir } from "./helpers.ts";
@@ -233,12 +236,19 @@ describe("the official SDK client against the gateway", () => {
   test("a member removed through A's admin API is refused by B on their next call within maxStaleMs", async () => {
     const { token } = await b.mintToken(ALICE);
     const { client } = await connect(b.url, token);
+    let listChanged = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      listChanged += 1;
+    });
     const deploy = () => client.callTool({ name: "deploy_service", arguments: { service: "web" } });
     await deploy(); // cached on B: teams, context
     await deploy();
     await admin(a, "DELETE", `/teams/team-platform/members/${ALICE}`);
     const took = await refusedWithin(Date.now(), 403, deploy);
     console.log(`member removal refused on B after ${took} ms (maxStaleMs ${MAX_STALE_MS})`);
+    // The session was told that its tool list changed (on its GET stream).
+    for (let i = 0; i < 100 && listChanged === 0; i++) await Bun.sleep(10);
+    expect(listChanged).toBe(1);
     // Same session, still open: the rest works, and the tool is no longer listed.
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(["echo", "query_dataset"]);
     await admin(a, "POST", "/teams/team-platform/members", { email: ALICE, role: "member" });

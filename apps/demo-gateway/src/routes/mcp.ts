@@ -45,6 +45,8 @@ interface Session extends SessionServer {
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly owner: string;
   lastSeen: number;
+  /** The teams the last request acted for, to tell the client when its lists changed. */
+  teams: string;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -101,6 +103,7 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
       transport,
       owner: caller.email,
       lastSeen: options.now(),
+      teams: teamsKey(caller),
     };
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
@@ -137,6 +140,24 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
       return c.json(rpcError(-32000, "Method not allowed"), 405, { Allow: "GET, POST, DELETE" });
     }
 
+    const sessionId = c.req.header("mcp-session-id");
+    const found = sessionId === undefined ? undefined : sessions.get(sessionId);
+    // Another user's session id is treated like an unknown one: nothing to learn from it.
+    const session = found && found.owner === caller.email ? found : undefined;
+    if (session) {
+      const teams = teamsKey(caller);
+      if (teams !== session.teams) {
+        // Membership or scope changed since the session's last request: what this client may
+        // list changed too (sent on the session's GET stream, when it has one open).
+        session.teams = teams;
+        void Promise.all([
+          session.server.sendToolListChanged(),
+          session.server.sendResourceListChanged(),
+          session.server.sendPromptListChanged(),
+        ]).catch(() => {});
+      }
+    }
+
     let body: unknown;
     if (method === "POST") {
       try {
@@ -155,13 +176,8 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
       expiresAt: Math.floor(caller.tokenExpiresAt / 1000),
       extra: { caller },
     };
-    const sessionId = c.req.header("mcp-session-id");
     if (sessionId !== undefined) {
-      const session = sessions.get(sessionId);
-      // Another user's session id is answered like an unknown one: nothing to learn from it.
-      if (!session || session.owner !== caller.email) {
-        return c.json(rpcError(-32001, "Session not found"), 404);
-      }
+      if (!session) return c.json(rpcError(-32001, "Session not found"), 404);
       touch(sessionId, session);
       return session.transport.handleRequest(c.req.raw, {
         ...(body !== undefined ? { parsedBody: body } : {}),
@@ -184,6 +200,8 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
     },
   };
 }
+
+const teamsKey = (caller: Caller) => [...caller.teams].sort().join("\n");
 
 function isInitialize(body: unknown): boolean {
   return (
