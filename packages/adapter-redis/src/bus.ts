@@ -101,7 +101,8 @@ function openFollowerConnection(client: RedisClient, name: string): RedisClient 
     ? (client as Cluster).duplicate([], {
         enableOfflineQueue: false,
         clusterRetryStrategy: fastRetry,
-        redisOptions: redisOverrides,
+        // duplicate() merges shallowly: keep the node options (credentials, TLS) given.
+        redisOptions: { ...(client as Cluster).options.redisOptions, ...redisOverrides },
       })
     : (client as Redis).duplicate({
         ...redisOverrides,

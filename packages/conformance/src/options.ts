@@ -99,10 +99,17 @@ export interface BusSuiteOptions extends SuiteBase {
   };
 }
 
-/** The fleet's server: `startServer` of `@authcache/test-servers` returns one. */
+/** The fleet's server: `startServer` of `@authcache/test-servers` returns one. A cluster gives
+ *  its masters in `nodes` and `onEveryNode` (host and port are then its first master). */
 export interface FleetServer {
   readonly host: string;
   readonly port: number;
+  /** The masters of a cluster; absent for one server. */
+  readonly nodes?: readonly { readonly host: string; readonly port: number }[];
+  /** Runs one command (words separated by spaces) on every node. A cluster needs it: no proxy
+   *  can sit in front of a cluster client that finds its nodes by itself, so instance B's bus
+   *  is cut by deleting the ACL user it logs in as (which also closes its connections). */
+  onEveryNode?(command: string): Promise<void>;
   /** Kills the server abruptly (every instance loses its store and bus connections). */
   kill(): Promise<void>;
   /** Starts the killed server again on the same address. */
@@ -121,11 +128,17 @@ export interface FleetInstance {
   readonly prefix: string;
   /** The AuthCaches' `maxStaleMs`. */
   readonly maxStaleMs: number;
-  /** Where the store connects: the server. */
+  /** Where the store connects: the server (a cluster's first master). */
   readonly server: { readonly host: string; readonly port: number };
-  /** Where the bus connects: the server, except for B, whose bus goes through the suite's
-   *  proxy so that the suite can cut it while B's store stays connected. */
+  /** Where the bus connects: the server, except for B on one server, whose bus goes through the
+   *  suite's proxy so that the suite can cut it while B's store stays connected. */
   readonly busAddress: { readonly host: string; readonly port: number };
+  /** True on a cluster: connect to `nodes` with a cluster client. */
+  readonly cluster: boolean;
+  /** The cluster's masters (on one server: the server). */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  /** On a cluster, B's bus logs in as this ACL user (the suite cuts it by deleting the user). */
+  readonly busUser?: { readonly username: string; readonly password: string };
 }
 
 /** Builds an instance's store and bus, each on its own connections. The caller closes them. */

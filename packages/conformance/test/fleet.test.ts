@@ -53,10 +53,10 @@ describe("fleet registration", () => {
   const cut: FleetTestName =
     "with its bus cut, an instance serves nothing from L1; once reconnected it does again";
 
-  test("registers four tests under the suite's name, and a cleanup when there is no afterAll", () => {
+  test("registers five tests under the suite's name, and a cleanup when there is no afterAll", () => {
     const runner = base();
     runFleetSuite(runner);
-    expect(runner.tests).toHaveLength(5);
+    expect(runner.tests).toHaveLength(6);
     expect(runner.tests.every((n) => n.startsWith("x fleet ") || n === "x cleanup")).toBe(true);
     expect(runner.tests).toContain(`x fleet ${cut}`);
   });

@@ -251,8 +251,9 @@ class Follower {
           // starts at the end, so it is caught up as of when it asked where the end was.
           this.pos = await this.within(reader.end(), budget);
           this.mustReset = false;
-          this.setState("up");
+          // "up" only once the reset is delivered: a cache hearing "up" may trust its L1.
           if (reset) this.call("reset", () => this.handlers.reset());
+          this.setState("up");
           this.confirm(askedAt);
           this.markStarted();
         }
@@ -263,12 +264,12 @@ class Follower {
         const read = await this.within(reader.read(from, batchSize), budget);
         if (!this.running) break;
         failures = 0;
-        this.setState("up");
         if (!this.apply(read, from)) {
           this.pos = undefined;
           this.mustReset = true;
           continue;
         }
+        this.setState("up");
         if (!this.running) break;
         if (read.entries.length < batchSize) {
           this.confirm(sentAt);

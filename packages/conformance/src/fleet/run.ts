@@ -19,12 +19,27 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
   let proxy: CutProxy | undefined;
   const peers: Peer[] = [];
 
+  // On a cluster, B's bus logs in as its own ACL user, and the suite cuts it by deleting it.
+  const busUser = { username: `fleet-b-${stamp}`, password: `pw-${stamp}` };
+  const allowBusUser = () =>
+    (server as FleetServer).onEveryNode?.(
+      `ACL SETUSER ${busUser.username} on >${busUser.password} ~* &* +@all`,
+    );
+  const clustered = () => server?.nodes !== undefined;
+
   const setup = async () => {
     await options.setup?.();
     server = await options.startServer();
-    // B's bus goes through the proxy, so a test can cut it while B's store stays connected.
-    proxy = await startCutProxy(server);
     const address = { host: server.host, port: server.port };
+    const nodes = server.nodes ?? [address];
+    if (clustered()) {
+      if (!server.onEveryNode)
+        throw new Error("@authcache/conformance fleet: a cluster FleetServer needs onEveryNode");
+      await allowBusUser();
+    } else {
+      // B's bus goes through the proxy, so a test can cut it while B's store stays connected.
+      proxy = await startCutProxy(server);
+    }
     const instance = (label: string, busAddress = address): FleetInstance => ({
       label,
       log: `fleet:${stamp}`,
@@ -32,9 +47,12 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
       maxStaleMs,
       server: address,
       busAddress,
+      cluster: clustered(),
+      nodes,
+      ...(label === "B" && clustered() ? { busUser } : {}),
     });
     peers.push(localPeer("A", await openInstance(instance("A"), options.createInstance)));
-    const viaProxy = { host: proxy.host, port: proxy.port };
+    const viaProxy = proxy ? { host: proxy.host, port: proxy.port } : address;
     peers.push(localPeer("B", await openInstance(instance("B", viaProxy), options.createInstance)));
     const worker = [...options.workerCommand, JSON.stringify(instance("C"))];
     peers.push(await processPeer("C (own process)", worker));
@@ -55,16 +73,26 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
     (t) => {
       const [A, B, C] = peers as [Peer, Peer, Peer];
       const live = server as FleetServer;
-      const cut = proxy as CutProxy;
+      const acl = (command: string) => live.onEveryNode?.(command) ?? Promise.resolve();
       return t.run({
         A,
         B,
         C,
         maxStaleMs,
-        cutBus: async () => cut.cut(),
-        restoreBus: async () => cut.restore(),
+        cutBus: async () => {
+          if (proxy) proxy.cut();
+          else await acl(`ACL DELUSER ${busUser.username}`);
+        },
+        restoreBus: async () => {
+          if (proxy) proxy.restore();
+          else await allowBusUser();
+        },
         killServer: () => live.kill(),
-        restartServer: () => live.restart(),
+        restartServer: async () => {
+          await live.restart();
+          // A restarted cluster has lost its ACL users with everything else.
+          if (clustered()) await allowBusUser();
+        },
       });
     },
   );
