@@ -13,6 +13,8 @@ export interface Instance {
   call(method: string, args: readonly unknown[], loader?: unknown): Promise<CallResult>;
   stats(): Promise<Record<string, unknown>>;
   close(): Promise<void>;
+  /** Kills the instance's process abruptly (worker instances only). */
+  kill?(): Promise<void>;
 }
 
 /** An instance in this process. `load` answers its loaders. */
@@ -66,6 +68,7 @@ export function workerInstance(name: string, worker: WorkerHandle): Instance {
         : worker.call(method, ...args, { $loader: loader }),
     stats: async () => (await worker.stats()) as Record<string, unknown>,
     close: () => worker.close(),
+    kill: () => worker.kill(),
   };
 }
 

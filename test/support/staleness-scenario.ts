@@ -59,6 +59,9 @@ export interface FaultControl {
   readonly server: TestServer;
   /** The cluster (throws when the scenario has none). */
   readonly cluster: TestCluster;
+  /** Kills a worker instance's process (SIGKILL) while writes it started are in flight, and
+   *  starts another in its place. */
+  killWorkerMidWrite(): Promise<void>;
   /** Counts one injected fault that the proxy does not count (node kills, failovers, ...). */
   count(kind: string): void;
   /** Marks where a fault begins and ends, for the recovery figures. */
@@ -155,6 +158,7 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     notRevokedFills: 0,
     roleFills: 0,
     kills: 0,
+    callsKilled: 0,
   };
   const otherFaults: Record<string, number> = {};
   const errors: string[] = [];
@@ -162,9 +166,19 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
   const record = (
     inst: Instance,
     entity: string,
-    res: { ok: boolean; startedAt: number; endedAt: number; error?: { message: string } },
+    res: {
+      ok: boolean;
+      startedAt: number;
+      endedAt: number;
+      error?: { name?: string; message: string };
+    },
     observed: unknown,
   ): void => {
+    if (!res.ok && res.error?.name === "WorkerExited") {
+      // The instance's process was killed on purpose: its calls in flight die with it.
+      counts.callsKilled++;
+      return;
+    }
     counts.reads++;
     if (!res.ok) {
       counts.readErrors++;
@@ -226,9 +240,10 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     }
   };
 
-  const reader = async (inst: Instance): Promise<void> => {
+  /** Reads through instance `index` of the fleet (replaced when its process is killed). */
+  const reader = async (index: number): Promise<void> => {
     while (running) {
-      await readOnce(inst);
+      await readOnce(fleet[index] as Instance);
       await sleep(1 + Math.floor(random() * 4));
     }
   };
@@ -237,13 +252,14 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     method: string,
     args: readonly unknown[],
     entities: readonly string[],
+    first?: Instance,
   ): Promise<void> => {
     const pending = truth.invalidating(entities);
     counts.invalidations++;
     // An invalidation that reports failure is retried until it succeeds (an outbox would);
     // the bound runs from the attempt that succeeded.
     for (let attempt = 0; attempt < 400; attempt++) {
-      const inst = db.pick(fleet);
+      const inst = attempt === 0 && first ? first : db.pick(fleet);
       const res = await inst.call(method, args);
       if (res.ok) {
         pending.resolved(res.endedAt);
@@ -308,12 +324,35 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
     count(kind) {
       otherFaults[kind] = (otherFaults[kind] ?? 0) + 1;
     },
+    async killWorkerMidWrite() {
+      const index = fleet.findIndex((i) => i.kill !== undefined);
+      const victim = fleet[index];
+      if (victim?.kill === undefined) throw new Error("staleness scenario: no worker to kill");
+      ctl.mark("process killed mid-write", "start");
+      ctl.count("process kills");
+      // Writes in flight on the victim when it dies: an invalidation of a real change (retried
+      // elsewhere, as an outbox would) and a burst of fills of the current roles.
+      const inflight: Promise<unknown>[] = [];
+      const change = db.randomChange();
+      if (change) inflight.push(invalidate(change.method, change.args, change.entities, victim));
+      for (let k = 0; k < 20; k++) {
+        const u = db.pick(db.users);
+        const team = db.pick(db.teams);
+        const role = db.load({ kind: "role", email: u.email, teamId: team });
+        inflight.push(victim.call("setUserRole", [u.email, team, role]));
+      }
+      await sleep(1 + Math.floor(random() * 3));
+      await victim.kill();
+      fleet[index] = workerInstance(victim.name, await spawnWorker(config, load));
+      await Promise.all(inflight);
+    },
     mark(label, edge) {
       if (edge === "start") marks.push({ label, at: Date.now() });
     },
   };
   const loops: Promise<void>[] = [];
-  for (const inst of fleet) for (let i = 0; i < READERS_PER_INSTANCE; i++) loops.push(reader(inst));
+  for (let index = 0; index < fleet.length; index++)
+    for (let i = 0; i < READERS_PER_INSTANCE; i++) loops.push(reader(index));
   for (let i = 0; i < WRITERS; i++) loops.push(writer());
   for (const f of o.faults(ctl)) {
     if (f.label !== "calm") boundaries.push(Date.now());
@@ -390,7 +429,7 @@ export async function runStalenessScenario(o: ScenarioOptions): Promise<Scenario
   const summary =
     `operations=${operations} (reads ${counts.reads}, invalidations ${counts.invalidations}, ` +
     `invalidation retries ${counts.invalidationRetries}, notRevoked fills ${counts.notRevokedFills}, ` +
-    `role fills ${counts.roleFills}) faults=${faultsInjected} (delay ${f.delay}, blackhole ${f.blackhole}, ` +
+    `role fills ${counts.roleFills}, calls killed with their process ${counts.callsKilled}) faults=${faultsInjected} (delay ${f.delay}, blackhole ${f.blackhole}, ` +
     `cut ${f.cut}, refuse ${f.refuse}, server kills ${counts.kills}` +
     Object.entries(otherFaults)
       .map(([k, v]) => `, ${k} ${v}`)

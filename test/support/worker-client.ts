@@ -24,6 +24,8 @@ export interface WorkerHandle {
   memory(): Promise<NodeJS.MemoryUsage>;
   /** Closes the cache and waits for the process to exit (kills it if it does not). */
   close(): Promise<void>;
+  /** Kills the process abruptly (SIGKILL), whatever it is doing, and waits for it to exit. */
+  kill(): Promise<void>;
   readonly exited: boolean;
 }
 
@@ -136,6 +138,11 @@ export async function spawnWorker(
     },
     stats: () => unwrap({ op: "stats" }),
     memory: async () => (await unwrap({ op: "memory" })) as NodeJS.MemoryUsage,
+    async kill() {
+      if (exited) return;
+      child.kill("SIGKILL");
+      await exitPromise;
+    },
     async close() {
       if (exited) return;
       await request({ op: "close" });

@@ -97,24 +97,39 @@ export function connect(
     return ready;
   };
 
+  /** Runs `fn` once the schema exists. A table dropped under a running instance (an operator
+   *  clearing the change-log, say) is created again and `fn` retried once, so the instance
+   *  recovers by itself instead of failing until another process starts. */
+  const withSchema = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await ensureSchema();
+    try {
+      return await retryBusy(fn, retryBudgetMs);
+    } catch (error) {
+      if (!isMissingTable(error)) throw error;
+      ready = undefined;
+      await ensureSchema();
+      return retryBusy(fn, retryBudgetMs);
+    }
+  };
+
   return {
     client,
     owned,
     prefix,
     local,
     busyTimeoutMs,
-    async run(statement) {
-      await ensureSchema();
-      return retryBusy(() => client.execute(statement), retryBudgetMs);
-    },
-    async batch(statements, mode) {
-      await ensureSchema();
-      return retryBusy(() => client.batch(statements, mode), retryBudgetMs);
-    },
+    run: (statement) => withSchema(() => client.execute(statement)),
+    batch: (statements, mode) => withSchema(() => client.batch(statements, mode)),
     close() {
       if (owned && !client.closed) client.close();
     },
   };
+}
+
+/** True for "no such table" (a table of ours was dropped while we ran). */
+export function isMissingTable(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" && /no such table/i.test(message);
 }
 
 /** True for the errors another process's lock causes: worth waiting for, never worth showing. */

@@ -268,3 +268,36 @@ test("bus: a log table recreated by another system (no identity row) that outgro
   await publisher.close();
   client.close();
 });
+
+test("a dropped change-log or store table is created again by the running instances: publish, follow and read recover, and followers reset", async () => {
+  const client = createClient({ url: ":memory:" });
+  const bus = createLibsqlBus({ client, pollIntervalMs: 20 });
+  const store = createLibsqlStore({ client });
+  const order: string[] = [];
+  await bus.subscribe({
+    message: (m) => order.push(m.type === "user" ? m.email : m.type),
+    reset: () => order.push("reset"),
+    caughtUp: () => {},
+  });
+  await bus.publish({ type: "user", email: "before@x.com" });
+  await store.set("k", "v1", FAR());
+  await waitFor(() => order.length === 1, "the first entry");
+  // An operator drops the change-log and the entries table under the running instances.
+  await client.execute("DROP TABLE authcache_log");
+  await client.execute("DROP TABLE authcache_entries");
+  // The next publish succeeds (the table is created again, with a new identity)...
+  await bus.publish({ type: "user", email: "after@x.com" });
+  await waitFor(() => order.includes("reset"), "a reset");
+  await bus.publish({ type: "user", email: "later@x.com" });
+  await waitFor(() => order.includes("later@x.com"), "the entry after the reset");
+  expect(order[0]).toBe("before@x.com");
+  expect(order).toContain("reset");
+  expect(order.indexOf("later@x.com")).toBeGreaterThan(order.indexOf("reset"));
+  // ...and the store answers (the dropped entry is a miss) and takes writes again.
+  expect((await store.read(["k"], [])).values).toEqual([undefined]);
+  await store.set("k", "v2", FAR());
+  expect((await store.read(["k"], [])).values).toEqual(["v2"]);
+  await bus.close();
+  await store.close();
+  client.close();
+});
