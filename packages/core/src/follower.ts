@@ -92,8 +92,6 @@ export interface LogBusOptions {
   /** How late a reply may be, beyond `blockMs`, before the reader is taken for dead, closed and
    *  reopened (default 1000 ms). */
   readonly replyTimeoutMs?: number;
-  /** The largest encoded entry `publish` accepts, in characters (default `MAX_ENTRY_LENGTH`). */
-  readonly maxEntryLength?: number;
   /** The clock confirmations are dated with (default `Date.now`). */
   readonly now?: () => number;
   /** Told about failed reads and handlers that threw (default: silent). */
@@ -101,9 +99,6 @@ export interface LogBusOptions {
   /** Prefixes error messages ("@authcache/adapter-redis"). */
   readonly errorPrefix?: string;
 }
-
-/** The largest encoded log entry publishers may append and followers accept, in characters. */
-export const MAX_ENTRY_LENGTH = 1_000_000;
 
 /** An `InvalidationBus` over a transport. */
 export interface LogBus extends InvalidationBus {
@@ -307,7 +302,7 @@ class Follower {
 
 /**
  * Creates an `InvalidationBus` over `transport`. `publish` appends the encoded message (refusing
- * one longer than `maxEntryLength`, which followers would drop). Each `subscribe` is a follower
+ * one above `MAX_LOG_ENTRY_BYTES`, which every follower would drop). Each `subscribe` is a follower
  * with its own reader that starts at the log's end and:
  * - delivers entries in sequence order, each once;
  * - confirms `caughtUp(sentAt)` after every read that left nothing unread, dated by when that
@@ -330,7 +325,6 @@ export function createLogBus(transport: LogTransport, options: LogBusOptions = {
   };
   const batchSize = positive("batchSize", options.batchSize, 500);
   const replyTimeoutMs = positive("replyTimeoutMs", options.replyTimeoutMs, 1000);
-  const maxEntryLength = positive("maxEntryLength", options.maxEntryLength, MAX_ENTRY_LENGTH);
   const logger = options.logger;
   const followers = new Set<Follower>();
   const listeners = new Set<(state: BusState) => void>();
@@ -394,11 +388,8 @@ export function createLogBus(transport: LogTransport, options: LogBusOptions = {
     },
     async publish(message) {
       if (closed) throw new Error(`${err}: publish after close()`);
+      // Refuses (RangeError) an entry above MAX_LOG_ENTRY_BYTES, which every follower drops.
       const data = encodeMessage(message);
-      if (data.length > maxEntryLength)
-        throw new RangeError(
-          `${err}: publish refused an entry of ${data.length} characters (maxEntryLength ${maxEntryLength}); followers would drop it`,
-        );
       try {
         await transport.append(data);
       } catch (error) {

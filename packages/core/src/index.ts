@@ -39,7 +39,7 @@ export type {
   LogReader,
   LogTransport,
 } from "./follower.ts";
-export { createLogBus, MAX_ENTRY_LENGTH } from "./follower.ts";
+export { createLogBus } from "./follower.ts";
 export type { BreakerOptions, BreakerState, GuardOptions } from "./guard.ts";
 export { Guard } from "./guard.ts";
 export type { KeyCodec, KeyCodecOptions, UserOwnerKind } from "./key-codec.ts";

@@ -7,6 +7,7 @@ import {
   type LogEntry,
   type LogRead,
   type LogTransport,
+  MAX_LOG_ENTRY_BYTES,
 } from "../src/index.ts";
 
 const msg = (i: number): InvalidationMessage => ({ type: "user", email: `u${i}@x.com` });
@@ -255,12 +256,11 @@ describe("createLogBus", () => {
     await bus.close();
   });
 
-  test("publish refuses an entry longer than maxEntryLength, naming it", async () => {
+  test("publish refuses an entry above MAX_LOG_ENTRY_BYTES (followers drop it) and appends nothing", async () => {
     const { log, transport } = scriptedLog();
-    const bus = createLogBus(transport, { maxEntryLength: 100 });
-    await expect(bus.publish({ type: "user", email: "x".repeat(200) })).rejects.toThrow(
-      "maxEntryLength",
-    );
+    const bus = createLogBus(transport);
+    const huge = { type: "user", email: "é".repeat(MAX_LOG_ENTRY_BYTES / 2) } as const;
+    await expect(bus.publish(huge)).rejects.toThrow("MAX_LOG_ENTRY_BYTES");
     expect(log.head).toBe(0);
     await bus.publish(msg(1));
     expect(log.head).toBe(1);
