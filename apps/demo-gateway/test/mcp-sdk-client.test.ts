@@ -296,48 +296,66 @@ describe("the official SDK client against the gateway", () => {
 
   test("sessions: GET opens the SSE stream, DELETE ends the session, other methods 405, foreign tokens 404", async () => {
     const { token } = await b.mintToken(ALICE);
-    const { client, transport } = await connect(b.url, token);
-    const sessionId = transport.sessionId as string;
+    // A raw session (no SDK client racing us for the session's one GET stream).
+    const post = (body: unknown, extra: Record<string, string> = {}) =>
+      fetch(`${b.url}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...extra,
+        },
+        body: JSON.stringify(body),
+      });
+    const init = await post({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        capabilities: {},
+        clientInfo: { name: "raw", version: "1" },
+      },
+    });
+    const sessionId = init.headers.get("mcp-session-id") as string;
+    await init.text();
     const headers = {
       authorization: `Bearer ${token}`,
       "mcp-session-id": sessionId,
       "mcp-protocol-version": "2025-11-25",
     };
+    // GET: the session's SSE stream, whose headers and first bytes arrive at once.
     const sse = await fetch(`${b.url}/mcp`, {
       headers: { ...headers, accept: "text/event-stream" },
     });
-    // The client already holds the session's one standalone stream: a second is a conflict.
-    expect([200, 409]).toContain(sse.status);
-    await sse.body?.cancel();
+    expect(sse.status).toBe(200);
+    expect(sse.headers.get("content-type")).toContain("text/event-stream");
+    const reader = sse.body?.getReader();
+    expect(new TextDecoder().decode((await reader?.read())?.value)).toStartWith(":");
+    // Only one standalone stream per session.
+    const second = await fetch(`${b.url}/mcp`, {
+      headers: { ...headers, accept: "text/event-stream" },
+    });
+    expect(second.status).toBe(409);
+    await second.body?.cancel();
+    await reader?.cancel();
+
     const put = await fetch(`${b.url}/mcp`, { method: "PUT", headers });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("GET, POST, DELETE");
 
     const bob = await b.mintToken(BOB);
-    const foreign = await fetch(`${b.url}/mcp`, {
-      method: "POST",
-      headers: {
-        ...headers,
-        authorization: `Bearer ${bob.token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
-    });
+    const foreign = await post(
+      { jsonrpc: "2.0", id: 9, method: "ping" },
+      { ...headers, authorization: `Bearer ${bob.token}` },
+    );
     expect(foreign.status).toBe(404);
 
-    await transport.terminateSession();
-    const after = await fetch(`${b.url}/mcp`, {
-      method: "POST",
-      headers: {
-        ...headers,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 10, method: "ping" }),
-    });
+    const del = await fetch(`${b.url}/mcp`, { method: "DELETE", headers });
+    expect(del.status).toBe(200);
+    const after = await post({ jsonrpc: "2.0", id: 10, method: "ping" }, headers);
     expect(after.status).toBe(404);
-    await client.close();
   });
 
   test("Origin: a foreign origin is refused, a loopback one accepted", async () => {

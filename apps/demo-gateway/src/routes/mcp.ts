@@ -179,10 +179,11 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
     if (sessionId !== undefined) {
       if (!session) return c.json(rpcError(-32001, "Session not found"), 404);
       touch(sessionId, session);
-      return session.transport.handleRequest(c.req.raw, {
+      const res = await session.transport.handleRequest(c.req.raw, {
         ...(body !== undefined ? { parsedBody: body } : {}),
         authInfo,
       });
+      return method === "GET" ? opened(res) : res;
     }
     if (method === "POST" && isInitialize(body)) {
       const session = await openSession(caller);
@@ -199,6 +200,26 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
       for (const id of [...sessions.keys()]) await closeSession(id);
     },
   };
+}
+
+const OPENED = new TextEncoder().encode(": stream open\n\n");
+
+/**
+ * A GET SSE stream starts with an SSE comment: until a stream's first bytes, Bun sends no
+ * headers at all, so the client's `fetch` would wait for the first notification or keep-alive.
+ * Cancelling the answer still cancels the SDK's stream (pipeTo forwards it).
+ */
+function opened(res: Response): Response {
+  if (!res.body || !(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    return res;
+  }
+  const relay = new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      controller.enqueue(OPENED);
+    },
+  });
+  res.body.pipeTo(relay.writable).catch(() => {});
+  return new Response(relay.readable, { status: res.status, headers: res.headers });
 }
 
 const teamsKey = (caller: Caller) => [...caller.teams].sort().join("\n");
