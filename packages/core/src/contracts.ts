@@ -38,7 +38,9 @@ export interface ReadResult {
 }
 
 /** L2. Values are opaque strings, round-tripped byte for byte. `undefined` means no live entry.
- *  Every method may reject (network, timeout): core wraps every call in its failure policy. */
+ *  Every method may reject (network, timeout): core wraps every call in its failure policy.
+ *  Every `expiresAt` core passes is a finite epoch ms at most `MAX_LIFETIME_MS` (10 years)
+ *  from now, so any deadline a server can hold will do. */
 export interface Store {
   /** A short name for logs and stats ("memory", "redis", "valkey", "libsql"). */
   readonly name: string;
