@@ -73,8 +73,9 @@ const admin = async (gw: RunningGateway, method: string, path: string, body?: un
   return res.json();
 };
 
-/** Retries `call` until it fails with `status` (bounded), then asserts it still does once
- *  maxStaleMs has passed since `since`. Returns how long the refusal took to appear. */
+/** Retries `call` until it fails with `status` (bounded), then asserts the guarantee: once
+ *  maxStaleMs has passed since `since`, it is refused. Returns how long the refusal took to
+ *  appear (undefined: not seen before the bound). */
 async function refusedWithin(since: number, status: number, call: () => Promise<unknown>) {
   let seenAfter: number | undefined;
   for (let i = 0; i < 200 && seenAfter === undefined; i++) {
@@ -98,9 +99,8 @@ async function refusedWithin(since: number, status: number, call: () => Promise<
   );
   expect(error).toBeInstanceOf(StreamableHTTPError);
   expect((error as StreamableHTTPError).code).toBe(status);
-  expect(seenAfter).toBeDefined();
-  expect(seenAfter as number).toBeLessThanOrEqual(MAX_STALE_MS + 200);
-  return seenAfter as number;
+  // How soon it was refused is reported, not asserted (no wall-clock limits in tests).
+  return seenAfter;
 }
 
 describe("the official SDK client against the gateway", () => {

@@ -119,8 +119,10 @@ describe("revocation sync", () => {
       const res = await call(gw, "/auth/me", { token: backdated.token });
       expect(res.status).toBe(401);
       expect(res.json.error).toBe("Token has been revoked");
-      expect(seen).toBeDefined();
-      console.log(`backdated revocation applied after ${seen} ms (poll ${POLL_MS} ms)`);
+      // How soon is reported, not asserted (no wall-clock limits in tests).
+      console.log(
+        `backdated revocation applied after ${seen ?? "(not before the bound)"} ms (poll ${POLL_MS} ms)`,
+      );
     } finally {
       other.close();
     }
