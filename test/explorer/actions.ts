@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { EMAILS, ENTITIES, type Entity, JTIS, TEAMS } from "./model.ts";
 
-export type BusFault = "deaf" | "hear" | "cut" | "reconnect" | "dup";
+export type BusFault = "deaf" | "hear" | "cut" | "reconnect" | "dup" | "slow" | "append";
 export type StoreFault = "hang" | "ok" | "step" | "lose" | "fail";
 export type LogFault = "trim" | "remove" | "recreate";
 export type Change = "user" | "role" | "member" | "revoke" | "all";
@@ -160,7 +160,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant("bus" as const),
       i: inst,
-      f: fc.constantFrom<BusFault>("deaf", "hear", "cut", "reconnect", "dup"),
+      f: fc.constantFrom<BusFault>("deaf", "hear", "cut", "reconnect", "dup", "slow", "append"),
     }),
   },
   {

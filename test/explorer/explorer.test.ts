@@ -13,7 +13,7 @@ import { ENTITIES, GroundTruth, T0 } from "./model.ts";
 import type { Backend } from "./run.ts";
 
 const FIXED_SEEDS = [13, 1_300_013, 424_242];
-const RUNS = Number(process.env.AUTHCACHE_EXPLORE_RUNS ?? 100);
+const RUNS = Number(process.env.AUTHCACHE_EXPLORE_RUNS ?? 150);
 const replay = seedFromEnv();
 const randomSeed = (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const role = ENTITIES.findIndex((x) => x.k === "role");

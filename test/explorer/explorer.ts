@@ -120,17 +120,18 @@ export async function explore(
   const deadline = options.budgetMs === undefined ? Infinity : Date.now() + options.budgetMs;
   const property = fc.asyncProperty(
     fc.integer({ min: 2, max: 3 }),
+    fc.boolean(),
     fc.array(actionArb(options.skip ?? skipFromEnv()), {
       minLength: 1,
       maxLength: options.maxActions ?? 40,
       size: "max",
     }),
-    async (instances: number, actions: Action[]) => {
+    async (instances: number, warm: boolean, actions: Action[]) => {
       const backend = await makeBackend();
       backendName = backend.name;
       const run = new Run(backend, instances);
       try {
-        await run.start();
+        await run.start(warm);
         for (const a of actions) await run.step(a);
         await run.quiesce();
       } finally {
@@ -165,7 +166,11 @@ export async function explore(
   });
   let report = "";
   if (details.failed) {
-    const [instances, actions] = (details.counterexample ?? [0, []]) as [number, Action[]];
+    const [instances, warm, actions] = (details.counterexample ?? [0, false, []]) as [
+      number,
+      boolean,
+      Action[],
+    ];
     const error =
       details.errorInstance instanceof Error
         ? details.errorInstance.message
@@ -176,7 +181,7 @@ export async function explore(
         .split("\n")
         .map((l) => `  ${l}`)
         .join("\n"),
-      `minimal sequence on ${instances} warm instances (then: heal, finish, retry, read everything after maxStaleMs):`,
+      `minimal sequence on ${instances} ${warm ? "warm" : "cold"} instances (then: heal, finish, retry, read everything after maxStaleMs):`,
       formatActions(actions),
       `replay: AUTHCACHE_SEED=${details.seed}:${details.counterexamplePath} make test   (or: cd test && AUTHCACHE_SEED=... bun test explorer)`,
     ].join("\n");

@@ -7,7 +7,8 @@
  *   it (in order, one at a time, or all), so a slow L2 write can land after an invalidation;
  *   "fail" rejects at once (a cut connection). `lose` runs the oldest held call and then
  *   rejects it (the write happened, the reply was lost).
- * - FaultyBus: "cut" reports "down" to the cache, refuses publishes and holds deliveries until
+ * - FaultyBus: "slow" holds appends until released (in order); "cut" reports "down" to the
+ *   cache, refuses publishes and holds deliveries until
  *   reconnected; "deaf" (for backends without a native stall) holds deliveries and
  *   confirmations without saying anything; `trimPast` drops what a deaf follower holds and
  *   resets it on hearing again (a log trimmed past it); `duplicate` redelivers the last entries
@@ -106,6 +107,9 @@ export class FaultyBus {
   deaf = false;
   /** Confirmations passed to the cache. */
   confirmations = 0;
+  /** While set, appends wait (a slow write to the log) until `releaseAppends`. */
+  slowAppends = false;
+  private readonly heldAppends: (() => void)[] = [];
   private handlers: BusHandlers | undefined;
   private readonly stateListeners = new Set<(s: BusState) => void>();
   private readonly heldMessages: InvalidationMessage[] = [];
@@ -125,6 +129,11 @@ export class FaultyBus {
       },
       publish(m: InvalidationMessage) {
         if (self.cut) return Promise.reject(new Error("explorer: log unreachable"));
+        if (self.slowAppends) {
+          return new Promise<void>((resolve, reject) =>
+            self.heldAppends.push(() => inner.publish(m).then(resolve, reject)),
+          );
+        }
         return inner.publish(m);
       },
       subscribe(h: BusHandlers): Promise<Unsubscribe> {
@@ -214,6 +223,12 @@ export class FaultyBus {
   duplicate(n: number): void {
     if (this.cut || this.deaf) return;
     for (const m of this.recent.slice(-n)) this.handlers?.message(m);
+  }
+
+  /** Appends held while `slowAppends` reach the log now, in order. */
+  releaseAppends(): void {
+    this.slowAppends = false;
+    for (const append of this.heldAppends.splice(0)) append();
   }
 
   /** Neither cut nor deaf. */

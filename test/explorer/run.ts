@@ -452,6 +452,8 @@ export class Run {
         else if (a.f === "hear") bus.setDeaf(false);
         else if (a.f === "cut") bus.setCut(true);
         else if (a.f === "reconnect") bus.setCut(false);
+        else if (a.f === "slow") bus.slowAppends = true;
+        else if (a.f === "append") bus.releaseAppends();
         else bus.duplicate(2);
         break;
       }
@@ -522,10 +524,11 @@ export class Run {
     }
   }
 
-  /** Warms every instance and lets it settle (each run starts from a warm fleet). */
-  async start(): Promise<void> {
+  /** Lets every instance confirm, and warms them all when `warm` (a cold fleet misses first,
+   *  the get-then-set races start there; a warm one holds every entry to be invalidated). */
+  async start(warm: boolean): Promise<void> {
     await this.confirm();
-    for (let i = 0; i < this.slots.length; i++) this.warm(i);
+    if (warm) for (let i = 0; i < this.slots.length; i++) this.warm(i);
     await this.b.settle();
   }
 
@@ -539,6 +542,7 @@ export class Run {
     const heal = async () => {
       for (const s of [...this.slots, ...this.retired]) {
         s.store.setMode("ok");
+        s.bus.releaseAppends();
         s.bus.setCut(false);
         s.bus.setDeaf(false);
       }
