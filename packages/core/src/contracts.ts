@@ -121,13 +121,26 @@ export interface RevokedToken {
   readonly expiresAt: number;
 }
 
+/** Why a bus follower reset:
+ * - "epoch": the log has a new identity (flushed, recreated, lost with a server that had no
+ *   persistence); nothing acknowledged in the old log is known to be lost;
+ * - "gap": entries the follower had not read are gone (trimmed, deleted) or its position is
+ *   unknown (it could not read for a while): benign, the L1 flush covers them;
+ * - "lost": in the same epoch, the log's head went back below entries the follower had
+ *   applied, or a sequence number it had applied was issued again: acknowledged writes were
+ *   lost (asynchronous replication and a failover). */
+export type ResetCause = "epoch" | "gap" | "lost";
+
 /** Callbacks a bus follower drives, in log order. */
 export interface BusHandlers {
   /** An entry of the log, delivered in order, each once per subscription. */
   message(message: InvalidationMessage): void;
   /** The follower may have missed entries (the log was trimmed past its position, or its
-   *  position is unknown after a restart of the log): the cache flushes its L1. */
-  reset(): void;
+   *  position is unknown after a restart of the log): the cache flushes its L1. `cause`, when
+   *  the bus knows it, says why; "lost" means the log lost entries it had acknowledged (a
+   *  failover to a replica that never received them): the writes that went with them (L2
+   *  deletes, fence bumps) may be lost too, so the cache invalidates everything. */
+  reset(cause?: ResetCause): void;
   /** The follower has just confirmed it has applied the log up to its end, at epoch ms `at`
    *  (an empty blocking read that returned, or a poll that found nothing newer). Core trusts
    *  its L1 only while the last confirmation is younger than `maxStaleMs`. */

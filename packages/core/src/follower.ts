@@ -3,6 +3,7 @@ import type {
   BusState,
   InvalidationBus,
   InvalidationMessage,
+  ResetCause,
   Unsubscribe,
 } from "./contracts.ts";
 import type { Logger } from "./logger.ts";
@@ -125,6 +126,8 @@ class Follower {
   private pos: LogPosition | undefined;
   /** The position must be learnt again, then the cache told to flush (`reset`). */
   private mustReset = false;
+  /** Why, for the `reset` to come ("lost" wins over the others until it is delivered). */
+  private resetCause: ResetCause = "gap";
   private lastConfirm = Number.NEGATIVE_INFINITY;
   private running = true;
   private halt!: () => void;
@@ -194,11 +197,13 @@ class Follower {
     this.call("caughtUp", () => this.handlers.caughtUp(t));
   }
 
-  /** Applies one read. Returns false when the log no longer holds what follows our position
-   *  (new epoch, gap, log gone or behind us): the caller re-anchors and resets. */
-  private apply(read: LogRead, from: LogPosition): boolean {
-    if (read.epoch === undefined || read.epoch !== from.epoch) return false;
-    if (read.head < from.seq) return false;
+  /** Applies one read. Returns true, or why the log no longer holds what follows our position
+   *  (the caller re-anchors and resets): a new epoch or no log ("epoch"); entries removed
+   *  before we read them ("gap"); or, in the same epoch, a head below what we applied or a
+   *  sequence number we applied issued again ("lost": the log lost acknowledged writes). */
+  private apply(read: LogRead, from: LogPosition): true | ResetCause {
+    if (read.epoch === undefined || read.epoch !== from.epoch) return "epoch";
+    if (read.head < from.seq) return "lost";
     let pos = from;
     for (const entry of read.entries) {
       if (!this.running) return true;
@@ -209,7 +214,9 @@ class Follower {
         this.s.countDropped(undefined, undefined);
         continue;
       }
-      if ((entry.epoch ?? read.epoch) !== pos.epoch || entry.seq !== pos.seq + 1) return false;
+      if ((entry.epoch ?? read.epoch) !== pos.epoch) return "epoch";
+      if (entry.seq <= pos.seq) return "lost";
+      if (entry.seq !== pos.seq + 1) return "gap";
       pos = { epoch: pos.epoch, seq: entry.seq, cursor: entry.cursor ?? pos.cursor };
       this.pos = pos;
       const message: InvalidationMessage | undefined = decodeMessage(entry.data);
@@ -217,7 +224,7 @@ class Follower {
       else this.call("message", () => this.handlers.message(message));
     }
     // Entries the head promised but the read did not return were removed before we read them.
-    return read.entries.length >= this.s.batchSize || pos.seq >= read.head;
+    return read.entries.length >= this.s.batchSize || pos.seq >= read.head ? true : "gap";
   }
 
   private dropReader(): void {
@@ -247,7 +254,11 @@ class Follower {
           this.pos = await this.within(reader.end(), budget);
           this.mustReset = false;
           // "up" only once the reset is delivered: a cache hearing "up" may trust its L1.
-          if (reset) this.call("reset", () => this.handlers.reset());
+          if (reset) {
+            const cause = this.resetCause;
+            this.resetCause = "gap";
+            this.call("reset", () => this.handlers.reset(cause));
+          }
           this.setState("up");
           this.confirm(askedAt);
           this.markStarted();
@@ -259,7 +270,9 @@ class Follower {
         const read = await this.within(reader.read(from, batchSize), budget);
         if (!this.running) break;
         failures = 0;
-        if (!this.apply(read, from)) {
+        const applied = this.apply(read, from);
+        if (applied !== true) {
+          if (applied === "lost" || this.resetCause !== "lost") this.resetCause = applied;
           this.pos = undefined;
           this.mustReset = true;
           continue;
@@ -309,7 +322,9 @@ class Follower {
  *   read was sent, never by when its reply arrived; confirmations never go backwards;
  * - on a new epoch, a missing log, a head behind its position, or any gap in the sequence
  *   (a trimmed log, a deleted entry, a lost write), learns the log's end again and then calls
- *   `reset()`;
+ *   `reset(cause)`: "epoch", "gap", or "lost" when, in the same epoch, the head went back below
+ *   entries it had applied or a sequence number it had applied came again (acknowledged writes
+ *   lost in a failover; see `ResetCause`);
  * - on a failed read reports "down" and retries with backoff from the same position; a read with
  *   no reply within `blockMs + replyTimeoutMs` closes its reader and opens another;
  * - drops and counts entries that do not decode (`dropped`, once per entry per bus).

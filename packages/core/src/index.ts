@@ -9,6 +9,7 @@ export type {
   InvalidationMessage,
   MemberCheck,
   ReadResult,
+  ResetCause,
   RevokedToken,
   Store,
   Unsubscribe,

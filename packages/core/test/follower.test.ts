@@ -8,6 +8,7 @@ import {
   type LogRead,
   type LogTransport,
   MAX_LOG_ENTRY_BYTES,
+  type ResetCause,
 } from "../src/index.ts";
 
 const msg = (i: number): InvalidationMessage => ({ type: "user", email: `u${i}@x.com` });
@@ -67,12 +68,14 @@ function recorder() {
     events: [] as string[],
     confirmations: [] as number[],
     resets: 0,
+    causes: [] as (ResetCause | undefined)[],
     handlers: {
       message: (m: InvalidationMessage) => {
         rec.events.push(m.type === "user" ? m.email : m.type);
       },
-      reset: () => {
+      reset: (cause?: ResetCause) => {
         rec.resets += 1;
+        rec.causes.push(cause);
         rec.events.push("reset");
       },
       caughtUp: (at: number) => {
@@ -191,6 +194,83 @@ describe("createLogBus", () => {
     log.epoch = undefined; // flushed
     await until(() => rec.resets === 2);
     stop();
+    await bus.close();
+  });
+
+  test("reset causes: a trimmed gap is 'gap', a new epoch 'epoch', a head gone back below what was applied (same epoch) 'lost'", async () => {
+    const { log, transport } = scriptedLog();
+    const bus = createLogBus(transport);
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    for (let i = 1; i <= 3; i++) log.append(encodeMessage(msg(i)));
+    log.entries.splice(0, 2); // 1 and 2 trimmed before the follower read them
+    await until(() => rec.resets === 1);
+    log.append(encodeMessage(msg(4)));
+    await until(() => rec.events.includes("u4@x.com"));
+    // A failover to a replica that never got entry 4: same epoch, head back to 3.
+    log.head = 3;
+    log.entries = log.entries.filter((e) => (e.seq ?? 0) <= 3);
+    await until(() => rec.resets === 2);
+    log.epoch = "e2";
+    log.head = 0;
+    log.entries = [];
+    await until(() => rec.resets === 3);
+    stop();
+    expect(rec.causes).toEqual(["gap", "lost", "epoch"]);
+    await bus.close();
+  });
+
+  test("a sequence number already applied, issued again after the cursor, is a lost write even once the head has caught up", async () => {
+    // A Stream after a failover: the new master never got entries 3 and 4 (applied here), then
+    // took three appends numbered 3, 4, 5 whose ids sort after this follower's cursor.
+    let phase = 0;
+    const data = (i: number) => encodeMessage(msg(i));
+    const transport: LogTransport = {
+      name: "reissued",
+      blockMs: 0,
+      pollIntervalMs: 2,
+      async append() {},
+      openReader: () => ({
+        async end() {
+          return { epoch: "e1", seq: phase === 0 ? 2 : 5, cursor: "c" };
+        },
+        async read(after): Promise<LogRead> {
+          if (phase === 0 && after.seq === 2) {
+            phase = 1;
+            return {
+              epoch: "e1",
+              head: 4,
+              entries: [
+                { seq: 3, cursor: "a3", data: data(3) },
+                { seq: 4, cursor: "a4", data: data(4) },
+              ],
+            };
+          }
+          if (phase === 1 && after.seq === 4) {
+            phase = 2;
+            return {
+              epoch: "e1",
+              head: 5,
+              entries: [
+                { seq: 3, cursor: "b3", data: data(30) },
+                { seq: 4, cursor: "b4", data: data(40) },
+                { seq: 5, cursor: "b5", data: data(50) },
+              ],
+            };
+          }
+          return { epoch: "e1", head: after.seq, entries: [] };
+        },
+        close() {},
+      }),
+      async close() {},
+    };
+    const bus = createLogBus(transport);
+    const rec = recorder();
+    const stop = await bus.subscribe(rec.handlers);
+    await until(() => rec.resets === 1);
+    stop();
+    expect(rec.events).toEqual(["u3@x.com", "u4@x.com", "reset"]);
+    expect(rec.causes).toEqual(["lost"]);
     await bus.close();
   });
 
