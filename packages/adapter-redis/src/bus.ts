@@ -8,6 +8,8 @@ import {
 import {
   appendArgs,
   blockMsProblem,
+  checkDurability,
+  type DurabilityOptions,
   defaultBlockMs,
   endArgs,
   type LogKeys,
@@ -28,6 +30,7 @@ import {
   type RedisConnectionOptions,
   resolveConnection,
 } from "./connection.ts";
+import { waitDurable } from "./durability.ts";
 
 export interface RedisBusOptions extends RedisConnectionOptions {
   /** The cache's key prefix (default `authcache:`): the log is named after it (`authcache:log`),
@@ -52,6 +55,9 @@ export interface RedisBusOptions extends RedisConnectionOptions {
   batchSize?: number;
   /** Name of each follower connection (`CLIENT LIST`). Default `authcache-bus`. */
   connectionName?: string;
+  /** Wait for replicas to acknowledge each appended entry (`WAIT`/`WAITAOF`) and fail the
+   *  publish when too few did (README, "Operations"). Default: none. */
+  durability?: DurabilityOptions;
 }
 
 /** An `InvalidationBus` on a Redis (or Valkey) Stream, through ioredis. */
@@ -216,6 +222,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const maxLength = positiveInt("maxLength", options.maxLength, STREAM_DEFAULTS.maxLength);
   const keys = logKeys(logName(options, `${PACKAGE}: createRedisBus`));
   const connectionName = options.connectionName ?? "authcache-bus";
+  const durability = checkDurability(options.durability, `${PACKAGE}: createRedisBus`);
   const { client, owned, clustered } = resolveConnection(options, "createRedisBus");
 
   const transport: LogTransport = {
@@ -223,6 +230,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     blockMs,
     async append(data) {
       await appendScript(client, keys, appendArgs(data, maxLength));
+      await waitDurable(client, clustered, [keys.meta], durability);
     },
     openReader: () => openReader(client, keys, blockMs, connectionName),
     async close() {

@@ -1,7 +1,9 @@
 import type { Fence, MemberCheck, ReadResult, Store } from "@authcache/core";
 import {
   addMemberCall,
+  checkDurability,
   counterValue,
+  type DurabilityOptions,
   incrCall,
   planClusterDeleteOwner,
   planDelete,
@@ -19,9 +21,16 @@ import {
   type RedisConnectionOptions,
   resolveConnection,
 } from "./connection.ts";
+import { waitDurable } from "./durability.ts";
 import { runScript } from "./scripts.ts";
 
-export type RedisStoreOptions = RedisConnectionOptions;
+export interface RedisStoreOptions extends RedisConnectionOptions {
+  /** Wait for replicas to acknowledge each invalidation write (`deleteMany`, `deleteOwner`,
+   *  `incr`, `addMember`) with `WAIT` (or `WAITAOF`), and fail it when too few did, so a
+   *  failover cannot silently undo an invalidation. Costs a replication round trip per write
+   *  (README, "Operations"). Default: none (asynchronous replication). */
+  durability?: DurabilityOptions;
+}
 
 /** A `Store` on Redis (or Valkey) through ioredis, standalone or cluster. */
 export interface RedisStore extends Store {
@@ -43,8 +52,12 @@ function fail(op: string, error: unknown): Error {
  * of a read is its own pipeline, the slots concurrently.
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const durability = checkDurability(options?.durability, `${PACKAGE}: createRedisStore`);
   const { client, owned, clustered } = resolveConnection(options, "createRedisStore");
   let closed = false;
+
+  const durable = (keys: readonly string[]): Promise<void> =>
+    waitDurable(client, clustered, keys, durability);
 
   const guard = async <T>(op: string, run: () => Promise<T>): Promise<T> => {
     if (closed) throw new Error(`${PACKAGE}: redis store ${op} after close()`);
@@ -114,12 +127,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     setIfFence: (key, value, expiresAt, fence, owners) =>
       guard("setIfFence", () => write(key, value, expiresAt, fence, owners)),
 
-    deleteMany: (keys) => guard("deleteMany", () => deleteKeys(keys)),
+    deleteMany: (keys) =>
+      guard("deleteMany", async () => {
+        await deleteKeys(keys);
+        await durable(keys);
+      }),
 
     deleteOwner: (owner) =>
       guard("deleteOwner", async () => {
         if (!clustered) {
           await runScript(client, standaloneDeleteOwner(owner));
+          await durable([owner]);
           return;
         }
         const members = await client.zrange(owner, "0", "-1");
@@ -127,16 +145,22 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         const { elsewhere, last } = planClusterDeleteOwner(owner, members);
         await Promise.all(elsewhere.map((group) => client.del(...group)));
         await runScript(client, last);
+        await durable([owner, ...members]);
       }),
 
     incr: (key, expiresAt) =>
-      guard("incr", async () => Number(await runScript(client, incrCall(key, expiresAt)))),
+      guard("incr", async () => {
+        const value = Number(await runScript(client, incrCall(key, expiresAt)));
+        await durable([key]);
+        return value;
+      }),
 
     getCounter: (key) => guard("getCounter", async () => counterValue(await client.get(key))),
 
     addMember: (set, member, expiresAt) =>
       guard("addMember", async () => {
         await runScript(client, addMemberCall(set, member, expiresAt));
+        await durable([set]);
       }),
 
     hasMember: (set, member) =>

@@ -7,6 +7,8 @@ import {
 import {
   appendArgs,
   blockMsProblem,
+  checkDurability,
+  type DurabilityOptions,
   defaultBlockMs,
   endArgs,
   type LogKeys,
@@ -25,6 +27,7 @@ import {
   type ValkeyClient,
   type ValkeyConnectionOptions,
 } from "./connection.ts";
+import { waitDurable } from "./durability.ts";
 import { InFlightLimiter } from "./limiter.ts";
 
 /** Where a log line goes; the same shape as core's logger, all optional. */
@@ -57,6 +60,9 @@ export interface ValkeyBusOptions extends ValkeyConnectionOptions {
   readonly replyTimeoutMs?: number;
   /** Entries per read (default 500). */
   readonly batchSize?: number;
+  /** Wait for replicas to acknowledge each appended entry (`WAIT`/`WAITAOF`) and fail the
+   *  publish when too few did (README, "Operations"). Default: none. */
+  readonly durability?: DurabilityOptions;
   /** CLIENT SETNAME of the follower connections the bus opens (default "authcache-bus"),
    *  suffixed with a unique id; `followerNames` lists them. */
   readonly followerName?: string;
@@ -109,6 +115,7 @@ export function createValkeyTransport(options: ValkeyBusOptions): ValkeyTranspor
   const problem = blockMsProblem(blockMs, confirmIntervalMs);
   if (problem) throw new RangeError(`${PKG}: blockMs (${blockMs}) ${problem}`);
   const maxLength = options.maxLength ?? STREAM_DEFAULTS.maxLength;
+  const durability = checkDurability(options.durability, `${PKG}: createValkeyBus`);
   if (!(Number.isInteger(maxLength) && maxLength > 0))
     throw new RangeError(`${PKG}: maxLength must be a positive integer, got ${maxLength}`);
   const replyTimeoutMs = options.replyTimeoutMs ?? 1000;
@@ -194,6 +201,10 @@ export function createValkeyTransport(options: ValkeyBusOptions): ValkeyTranspor
           args: appendArgs(data, maxLength),
         }),
       );
+      if (durability !== undefined)
+        await publishLimiter.run(() =>
+          waitDurable(client, isCluster(client), [keys.meta], durability),
+        );
     },
     openReader,
     close: () => publisher.close(),

@@ -1,8 +1,10 @@
 import type { Fence, MemberCheck, ReadResult, Store } from "@authcache/core";
 import {
   addMemberCall,
+  checkDurability,
   commandCount,
   counterValue,
+  type DurabilityOptions,
   incrCall,
   planClusterDeleteOwner,
   planDelete,
@@ -28,6 +30,7 @@ import {
   type ValkeyClient,
   type ValkeyConnectionOptions,
 } from "./connection.ts";
+import { waitDurable } from "./durability.ts";
 import { InFlightLimiter } from "./limiter.ts";
 import { ReadBatcher, type ReadRequest } from "./read-batcher.ts";
 import { script } from "./scripts.ts";
@@ -48,6 +51,11 @@ export interface ValkeyStoreOptions extends ValkeyConnectionOptions {
   readonly now?: () => number;
   /** `Store.name`; default "valkey". */
   readonly name?: string;
+  /** Wait for replicas to acknowledge each invalidation write (`deleteMany`, `deleteOwner`,
+   *  `incr`, `addMember`) with `WAIT` (or `WAITAOF`), and fail it when too few did, so a
+   *  failover cannot silently undo an invalidation. Costs a replication round trip per write
+   *  (README, "Operations"). Default: none (asynchronous replication). */
+  readonly durability?: DurabilityOptions;
 }
 
 /** A Store on valkey-glide, with the client and in-flight figures exposed. */
@@ -77,6 +85,7 @@ const SCRIPT_WEIGHT = 2;
  *   waits in a queue instead of failing with "Reached maximum inflight requests".
  */
 export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
+  const durability = checkDurability(options?.durability, `${PKG}: createValkeyStore`);
   const handle = new ClientHandle(options, "createValkeyStore");
   const clustered = options.client ? isCluster(options.client) : options.cluster === true;
   const given = options.client;
@@ -97,6 +106,12 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     call((c) => c.invokeScript(script(name), { keys, args }), SCRIPT_WEIGHT);
 
   const del = (keys: string[]) => call((c) => c.del(keys));
+
+  /** After an invalidation write of `keys` (nothing without `durability`). */
+  const durable = (keys: readonly string[]): Promise<void> =>
+    durability === undefined
+      ? Promise.resolve()
+      : call((c) => waitDurable(c, clustered, keys, durability));
 
   /** Sends several reads as one non-atomic pipeline (glide splits it per node in a cluster). */
   const sendReads = (batch: PendingRead[]): Promise<unknown[]> =>
@@ -183,11 +198,13 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
 
     deleteMany: async (keys) => {
       await Promise.all(planDelete(keys, clustered).map(del));
+      await durable(keys);
     },
 
     deleteOwner: async (owner) => {
       if (!clustered) {
         await run(standaloneDeleteOwner(owner));
+        await durable([owner]);
         return;
       }
       const members = (await call((c) => c.zrange(owner, { start: 0, end: -1 }))).map(
@@ -197,14 +214,20 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       const { elsewhere, last } = planClusterDeleteOwner(owner, members);
       await Promise.all(elsewhere.map(del));
       await run(last);
+      await durable([owner, ...members]);
     },
 
-    incr: async (key, expiresAt) => Number(await run(incrCall(key, expiresAt))),
+    incr: async (key, expiresAt) => {
+      const value = Number(await run(incrCall(key, expiresAt)));
+      await durable([key]);
+      return value;
+    },
 
     getCounter: async (key) => counterValue(await call((c) => c.get(key))),
 
     addMember: async (set, member, expiresAt) => {
       await run(addMemberCall(set, member, expiresAt));
+      await durable([set]);
     },
 
     hasMember: async (set, member) => (await read([], [{ set, member }])).members[0] === true,

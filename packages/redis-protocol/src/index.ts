@@ -19,6 +19,12 @@
  *   created asynchronously and its creation can fail, so adapter-valkey opens it through a
  *   handle that retries on the next call.
  */
+export {
+  checkDurability,
+  checkDurabilityReply,
+  type DurabilityOptions,
+  durabilityCommand,
+} from "./durability.ts";
 export { SCRIPTS, type ScriptName } from "./scripts.ts";
 export { groupBySlot, keySlot, keysBySlot } from "./slot.ts";
 export {

@@ -51,6 +51,11 @@ export interface TestCluster {
   killNode(node: HostPort): Promise<void>;
   /** Starts a killed node again on its port (it rejoins with its old cluster identity). */
   restartNode(node: HostPort): Promise<void>;
+  /** Freezes one node (SIGSTOP): it keeps its connections but answers nothing, so a frozen
+   *  replica stops replicating (its master acknowledges writes the replica never gets). */
+  pauseNode(node: HostPort): Promise<void>;
+  /** Thaws a node frozen by `pauseNode` (SIGCONT). */
+  resumeNode(node: HostPort): Promise<void>;
   /** Promotes `replica` with `CLUSTER FAILOVER` (`force` when its master is down, `takeover`
    *  without the majority's agreement) and waits until it serves as a master and the cluster
    *  is ok again. */
@@ -394,6 +399,8 @@ export async function startCluster(
       topology: async () => parseClusterNodes(bulkBody(await rawCommand(first, "CLUSTER NODES"))),
       killNode: notOwned,
       restartNode: notOwned,
+      pauseNode: notOwned,
+      resumeNode: notOwned,
       failover: notOwned,
       waitHealthy: async () => {},
       reshard: notOwned,
@@ -518,6 +525,15 @@ export async function startCluster(
       const s = serverOf(node);
       await s.restart();
       down.delete(s.port);
+    },
+    pauseNode: async (node) => {
+      const s = serverOf(node);
+      if (s.pid === undefined) throw new Error(`test-servers: ${node.port} is not running`);
+      process.kill(s.pid, "SIGSTOP");
+    },
+    resumeNode: async (node) => {
+      const s = serverOf(node);
+      if (s.pid !== undefined) process.kill(s.pid, "SIGCONT");
     },
     failover: async (replica, mode) => {
       const s = serverOf(replica);
