@@ -27,6 +27,7 @@ import { type McpSessions, registerMcpRoute } from "./routes/mcp.ts";
 import { registerTeamRoutes } from "./routes/teams.ts";
 import { enforceScope, ROUTE_SCOPES } from "./scope.ts";
 import { BadRequest } from "./validation.ts";
+import { createWrites, type Writes } from "./writes.ts";
 
 export interface AppLogger {
   info(message: string, ...rest: unknown[]): void;
@@ -65,6 +66,8 @@ const silent: AppLogger = { info() {}, warn() {}, error() {} };
 export interface GatewayApp {
   readonly app: Hono<GatewayEnv>;
   readonly mcpSessions: McpSessions;
+  /** Every database write with its invalidation (the routes' only way to write). */
+  readonly writes: Writes;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
@@ -75,13 +78,13 @@ export function createGatewayApp(deps: AppDeps): GatewayApp {
   const metrics = deps.metrics ?? createMetrics();
   const logger = deps.logger ?? silent;
   const now = deps.now ?? Date.now;
-  const routeDeps: RouteDeps = {
-    cache: deps.cache,
+  const writes = createWrites({
     data: deps.data,
-    jwt: deps.jwt,
+    cache: deps.cache,
     revocations: deps.revocations,
     now,
-  };
+  });
+  const routeDeps: RouteDeps = { cache: deps.cache, data: deps.data, writes, jwt: deps.jwt, now };
   const catalogue = mergeCatalogues(
     deps.catalogue ?? createDemoCatalogue(),
     ...(deps.conformanceFixturesTeams
@@ -174,5 +177,5 @@ export function createGatewayApp(deps: AppDeps): GatewayApp {
   registerAdminRoutes(app, routeDeps);
   registerTeamRoutes(app, routeDeps);
   const mcpSessions = registerMcpRoute(app, { catalogue, resourceMetadata, now });
-  return { app, mcpSessions };
+  return { app, mcpSessions, writes };
 }

@@ -15,6 +15,7 @@ import { createJwtService, type JwtService, type MintedToken, type MintOptions }
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createRevocationSync, type RevocationSync } from "./revocation-sync.ts";
 import { listen } from "./serve.ts";
+import type { Writes } from "./writes.ts";
 
 export interface GatewayOptions {
   /** A full configuration; when absent it is read from `env` (default `process.env`). */
@@ -45,6 +46,8 @@ export interface Gateway {
   readonly jwt: JwtService;
   readonly metrics: Metrics;
   readonly revocations: RevocationSync;
+  /** Every database write with the invalidation it needs (what the routes call). */
+  readonly writes: Writes;
   /** Mints a bearer token for `email` signed with this gateway's key. */
   mintToken(email: string, options?: MintTokenOptions): Promise<MintedToken>;
   close(): Promise<void>;
@@ -95,7 +98,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   });
   await revocations.start();
 
-  const { app, mcpSessions } = createGatewayApp({
+  const { app, mcpSessions, writes } = createGatewayApp({
     cache,
     data,
     jwt,
@@ -124,10 +127,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     jwt,
     metrics,
     revocations,
+    writes,
     async mintToken(email, mintOptions = {}) {
       const minted = await jwt.mint(email, mintOptions);
       if (mintOptions.record) {
-        await data.insertApiToken({
+        await writes.recordToken({
           jti: minted.jti,
           userEmail: email,
           name: mintOptions.name ?? "minted",

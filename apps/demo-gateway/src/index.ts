@@ -61,3 +61,10 @@ export { createMetrics, type Metrics } from "./metrics.ts";
 export { originAllowed } from "./origin.ts";
 export { createRevocationSync, type RevocationSync } from "./revocation-sync.ts";
 export { ROUTE_SCOPES, type RouteScope, scopeRefusal } from "./scope.ts";
+export {
+  createWrites,
+  type RevokeToken,
+  WRITE_NAMES,
+  type Writes,
+  type WritesDeps,
+} from "./writes.ts";

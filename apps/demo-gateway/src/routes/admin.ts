@@ -2,7 +2,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../auth.ts";
 import { BadRequest, jsonBody, mintTokenBody, revokeBody } from "../validation.ts";
-import { caller, forbidden, notFound, type RouteDeps, revokeToken } from "./deps.ts";
+import { caller, forbidden, notFound, type RouteDeps } from "./deps.ts";
 
 export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   if (!caller(c).user.isAdmin) return forbidden(c, "Admin role required");
@@ -30,7 +30,7 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): voi
       ...(ttlSeconds ? { ttlSeconds } : {}),
       ...(teams ? { teams } : {}),
     });
-    await deps.data.insertApiToken({
+    await deps.writes.recordToken({
       jti: minted.jti,
       userEmail: email,
       name,
@@ -57,13 +57,12 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): voi
     if (jti.length > 200) throw new BadRequest("jti is too long", "jti");
     // The token's expiry, when this gateway issued it, bounds how long the revocation is kept.
     const token = await deps.data.getApiToken(jti);
-    const inserted = await revokeToken(
-      deps,
+    const inserted = await deps.writes.revokeToken({
       jti,
-      token?.expiresAt ?? null,
-      caller(c).email,
+      expiresAt: token?.expiresAt ?? null,
+      revokedBy: caller(c).email,
       reason,
-    );
+    });
     return c.json({ jti, revoked: true, alreadyRevoked: !inserted });
   });
 
@@ -73,8 +72,9 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): voi
   ] as const) {
     app.post(`/admin/users/:email/${action}`, async (c) => {
       const email = c.req.param("email");
-      if (!(await deps.data.setUserActive(email, active))) return notFound(c, `No user ${email}`);
-      await deps.cache.invalidateUser(email);
+      if (!(await deps.writes.setUserActive(email, active))) {
+        return notFound(c, `No user ${email}`);
+      }
       return c.json({ email, isActive: active });
     });
   }

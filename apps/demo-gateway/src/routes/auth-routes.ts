@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { GatewayEnv } from "../auth.ts";
-import { caller, type RouteDeps, revokeToken } from "./deps.ts";
+import { caller, type RouteDeps } from "./deps.ts";
 
 export function registerAuthRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void {
   app.get("/auth/me", (c) => {
@@ -21,7 +21,12 @@ export function registerAuthRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
 
   app.post("/auth/logout", async (c) => {
     const me = caller(c);
-    await revokeToken(deps, me.jti, me.tokenExpiresAt, me.email, "logout");
+    await deps.writes.revokeToken({
+      jti: me.jti,
+      expiresAt: me.tokenExpiresAt,
+      revokedBy: me.email,
+      reason: "logout",
+    });
     return c.json({ revoked: true, jti: me.jti });
   });
 }

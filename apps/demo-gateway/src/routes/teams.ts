@@ -40,9 +40,7 @@ export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
     if (refused) return refused;
     const user = await deps.data.getUser(email);
     if (!user) return notFound(c, `No user ${email}`);
-    await deps.data.upsertMember(teamId, email, role, deps.now());
-    // Roles, team lists, membership checks and contexts of that user, on every instance.
-    await deps.cache.invalidateTeam(email);
+    await deps.writes.addMember(teamId, email, role);
     return c.json({ teamId, email, role }, 201);
   });
 
@@ -52,10 +50,9 @@ export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
     const { role } = c.req.valid("json");
     const refused = await guardManager(c, teamId);
     if (refused) return refused;
-    if (!(await deps.data.setMemberRole(teamId, email, role))) {
+    if (!(await deps.writes.changeRole(teamId, email, role))) {
       return notFound(c, `${email} is not a member of team ${teamId}`);
     }
-    await deps.cache.invalidateUserRole(email, teamId);
     return c.json({ teamId, email, role });
   });
 
@@ -64,10 +61,9 @@ export function registerTeamRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
     const email = c.req.param("email");
     const refused = await guardManager(c, teamId);
     if (refused) return refused;
-    if (!(await deps.data.removeMember(teamId, email))) {
+    if (!(await deps.writes.removeMember(teamId, email))) {
       return notFound(c, `${email} is not a member of team ${teamId}`);
     }
-    await deps.cache.invalidateTeam(email);
     return c.json({ teamId, email, removed: true });
   });
 }
