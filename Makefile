@@ -7,7 +7,7 @@ export TURBO_TELEMETRY_DISABLED := 1
 export DO_NOT_TRACK := 1
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help demo test explore bench lint typecheck build clean bootstrap
+.PHONY: help demo test explore soak bench lint typecheck build clean bootstrap
 
 help: ## List the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +24,10 @@ test: ## Lint, typecheck and run every test (installs Redis/Valkey when missing)
 explore: ## The staleness explorer's longer run on real Redis, Valkey and libSQL (AUTHCACHE_EXPLORE_SECONDS per backend, default 60)
 	@scripts/bootstrap --servers
 	@cd test && bun explorer/explore-cli.ts
+
+soak: ## The chaos runs (standalone, clusters with failovers and reshards, libSQL) repeated for AUTHCACHE_SOAK_SECONDS each (default 300)
+	@scripts/bootstrap --servers
+	@cd test && AUTHCACHE_SOAK_SECONDS=$${AUTHCACHE_SOAK_SECONDS:-300} bun test --timeout 0 reliability/chaos-
 
 bench: ## Run every benchmark scenario against every backend; writes benchmarks/results/
 	@scripts/bootstrap --servers
