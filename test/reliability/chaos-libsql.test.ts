@@ -1,12 +1,12 @@
 /**
  * Bounded staleness on libSQL: three caches in two processes share one database file (their L2
  * and their change-log) while a process is killed in the middle of its writes (and replaced),
- * another connection holds the database's write lock, and an operator deletes the change-log
+ * another process holds the database's write lock, and an operator deletes the change-log
  * table (twice: its rows, then the table). Every read is checked against the ground truth; no
  * read may fail. `make soak` repeats the schedule for AUTHCACHE_SOAK_SECONDS.
  */
-import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,42 +31,58 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-/** Another process's connection holding the write lock (`BEGIN IMMEDIATE`) for `holdMs`. */
+const FAULT = join(import.meta.dir, "../support/sqlite-fault.ts");
+
+/** Runs `sqlite-fault.ts` in its own process; resolves once it printed `until`, and returns
+ *  its exit (which must be 0 with "done" printed). */
+async function sqliteFault(args: string[], until: string): Promise<{ exited: Promise<void> }> {
+  const child = spawn(process.execPath, [FAULT, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  let reached: () => void = () => {};
+  const seen = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+    if (out.includes(until)) reached();
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => {
+      if (code === 0 && out.includes("done")) resolve();
+      else reject(new Error(`sqlite-fault ${args.join(" ")} exited with ${code}: ${out}`));
+    });
+  });
+  await Promise.race([seen, exited]);
+  return { exited };
+}
+
+/** Another process holding the database's write lock (`BEGIN IMMEDIATE`) for `holdMs`. */
 function lockDatabase(path: string, ctl: FaultControl, holdMs: number): Fault {
-  let db: Database | undefined;
-  const label = `database write-locked by another connection for ${holdMs} ms`;
+  let exited: Promise<void> | undefined;
+  const label = `database write-locked by another process for ${holdMs} ms`;
   return {
     label,
-    run() {
+    async run() {
       ctl.mark(label, "start");
       ctl.count("locks");
-      db = new Database(path);
-      db.exec("PRAGMA busy_timeout = 5000");
-      db.exec("BEGIN IMMEDIATE");
+      ({ exited } = await sqliteFault([path, "lock", String(holdMs)], "locked"));
     },
     holdMs,
-    undo() {
-      db?.exec("ROLLBACK");
-      db?.close();
+    async undo() {
+      await exited;
     },
   };
 }
 
-/** An operator empties (`rows`) or drops (`table`) the change-log. */
+/** An operator (another process) empties (`rows`) or drops (`table`) the change-log. */
 function deleteChangeLog(path: string, ctl: FaultControl, how: "rows" | "table"): Fault {
   const label = how === "rows" ? "change-log rows deleted" : "change-log table dropped";
   return {
     label,
-    run() {
+    async run() {
       ctl.mark(label, "start");
       ctl.count("change-log deletions");
-      const db = new Database(path);
-      try {
-        db.exec("PRAGMA busy_timeout = 5000");
-        db.exec(how === "rows" ? "DELETE FROM authcache_log" : "DROP TABLE authcache_log");
-      } finally {
-        db.close();
-      }
+      await (await sqliteFault([path, how], "done")).exited;
     },
     holdMs: 1500,
   };
