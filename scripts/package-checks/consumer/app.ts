@@ -1,12 +1,13 @@
 // A consumer of the packed packages, as a user writes it: set, get, invalidate, close, on a real
 // Redis. Two instances share the server so the invalidation has to travel over the Stream bus.
 // The package-checks script type-checks this file with strict tsc (NodeNext and Bundler, lib
-// checks on), then runs it with plain node (compiled), with Deno and with Bun (as it is).
+// checks on), then runs what tsc compiled with plain node and with Deno, and runs this source
+// with Bun (which takes the packages' `bun` condition: their TypeScript sources).
 // It must exit by itself: a handle left open by close() shows up as a timeout there.
 import process from "node:process";
 import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
 import { type AuthCache, createAuthCache, InvalidationError, silentLogger } from "@authcache/core";
-import { loaded } from "./all-packages.ts";
+import { loaded } from "./all-packages.js";
 
 interface Account {
   readonly name: string;
@@ -66,5 +67,5 @@ try {
   await b.close();
 }
 console.log(
-  `consumer app ok on ${runtime} (${loaded.length} packages loaded: ${loaded.join(", ")})`,
+  `consumer app ok on ${runtime} (${loaded.length} entry points loaded: ${loaded.join(", ")})`,
 );
