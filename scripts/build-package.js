@@ -24,7 +24,11 @@ const require = createRequire(join(pkgDir, "package.json"));
 const tsc = require.resolve("typescript/bin/tsc");
 const run = spawnSync(process.execPath, [tsc, "-p", project], { stdio: "inherit", cwd: pkgDir });
 if (run.status !== 0) {
-  console.error(`build-package: tsc -p ${project} failed in ${pkgDir}`);
+  console.error(
+    `build-package: tsc -p ${project} failed in ${pkgDir}` +
+      " (a package that imports another @authcache package type-checks against that one's dist/:" +
+      " `make build` builds them all, dependencies first)",
+  );
   process.exit(run.status ?? 1);
 }
 
