@@ -5,7 +5,14 @@
 import { afterAll, beforeAll, describe, test } from "bun:test";
 import { join } from "node:path";
 import { type FleetServer, runFleetSuite } from "@authcache/conformance";
-import { rawCommand, type ServerKind, startCluster, startServer } from "@authcache/test-servers";
+import {
+  rawCommand,
+  type ServerKind,
+  startCluster,
+  startServer,
+  startTcpProxy,
+  startWorker,
+} from "@authcache/test-servers";
 import { Logger } from "@valkey/valkey-glide";
 import { type AdapterName, mixedInstance } from "./mixed-fleet-instance.ts";
 
@@ -64,6 +71,8 @@ for (const kind of ["redis", "valkey"] as const) {
             join(import.meta.dir, "mixed-fleet-worker.ts"),
             order.join(","),
           ],
+          startWorker: (argv) => startWorker(argv, { label: "fleet worker C" }),
+          startProxy: startTcpProxy,
           maxStaleMs: 600,
           timeoutMs: 30_000,
         });

@@ -7,8 +7,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
 import { createAuthCache } from "@authcache/core";
-import { startServer, type TestServer } from "@authcache/test-servers";
-import { type ChaosProxy, startChaosProxy } from "../support/chaos-proxy.ts";
+import {
+  startServer,
+  startTcpProxy,
+  type TcpProxy,
+  type TestServer,
+} from "@authcache/test-servers";
 import { type CountingStore, countingStore } from "../support/counting-store.ts";
 import { sleep } from "../support/fleet.ts";
 
@@ -17,12 +21,12 @@ const BREAKER = { failures: 5, resetMs: 1000 };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 let server: TestServer;
-let proxy: ChaosProxy;
+let proxy: TcpProxy;
 const closers: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   server = await startServer("redis");
-  proxy = await startChaosProxy(server);
+  proxy = await startTcpProxy(server);
 });
 
 afterAll(async () => {

@@ -7,9 +7,13 @@
  * counts B's stale reads.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startServer, type TestServer } from "@authcache/test-servers";
+import {
+  startServer,
+  startTcpProxy,
+  type TcpProxy,
+  type TestServer,
+} from "@authcache/test-servers";
 import { createRedisCache, type RedisCacheHandle } from "../support/cache-factory.ts";
-import { type ChaosProxy, startChaosProxy } from "../support/chaos-proxy.ts";
 import { sleep } from "../support/fleet.ts";
 import { checkStaleness, GroundTruth } from "../support/ground-truth.ts";
 
@@ -18,12 +22,12 @@ const DELAY_MS = 400;
 const ROUNDS = 6;
 
 let server: TestServer;
-let slow: ChaosProxy;
+let slow: TcpProxy;
 const handles: RedisCacheHandle[] = [];
 
 beforeAll(async () => {
   server = await startServer("redis");
-  slow = await startChaosProxy(server);
+  slow = await startTcpProxy(server);
 });
 
 afterAll(async () => {

@@ -6,10 +6,15 @@
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import type { InvalidationBus } from "@authcache/core";
-import { startServer, type TestCluster, type TestServer } from "@authcache/test-servers";
+import {
+  startServer,
+  startTcpProxy,
+  type TcpProxy,
+  type TestCluster,
+  type TestServer,
+} from "@authcache/test-servers";
 import { AuthDb, ctxObserved, type LoadSpec, prng, userObserved } from "./auth-model.ts";
 import { createRedisCache, type RedisCacheConfig } from "./cache-factory.ts";
-import { type ChaosProxy, startChaosProxy } from "./chaos-proxy.ts";
 import { type Instance, localInstance, sleep, workerInstance } from "./fleet.ts";
 import { checkStaleness, GroundTruth, type StalenessReport } from "./ground-truth.ts";
 import { spawnWorker } from "./worker-client.ts";
@@ -24,7 +29,7 @@ export interface Fault {
 export interface ScenarioOptions {
   /** A standalone server and the chaos proxy in front of it; or `cluster`; or `libsqlUrl`. */
   readonly server?: TestServer;
-  readonly proxy?: ChaosProxy;
+  readonly proxy?: TcpProxy;
   /** A cluster (with replicas): the caches open cluster clients on its nodes. The chaos proxy
    *  cannot front a cluster, so its faults are node kills, failovers and reshards. */
   readonly cluster?: TestCluster;
@@ -52,7 +57,7 @@ export interface ScenarioOptions {
 
 export interface FaultControl {
   /** The chaos proxy (throws when the scenario has none). */
-  readonly proxy: ChaosProxy;
+  readonly proxy: TcpProxy;
   /** Kills the server (counted); `undo` should call `server.restart()`. */
   kill(): Promise<void>;
   /** The standalone server (throws when the scenario has none). */
@@ -496,15 +501,15 @@ export const calm = (holdMs: number): Fault => ({ label: "calm", run: () => {}, 
  *  the file's tests and stopped (with every instance left in `fleet`) after them. */
 export function chaosFixture(kind: "redis" | "valkey"): {
   readonly server: TestServer;
-  readonly proxy: ChaosProxy;
+  readonly proxy: TcpProxy;
   readonly fleet: Instance[];
 } {
   let server: TestServer | undefined;
-  let proxy: ChaosProxy | undefined;
+  let proxy: TcpProxy | undefined;
   const fleet: Instance[] = [];
   beforeAll(async () => {
     server = await startServer(kind);
-    proxy = await startChaosProxy(server);
+    proxy = await startTcpProxy(server);
   });
   afterAll(async () => {
     for (const inst of fleet) await inst.close().catch(() => {});

@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createConnection } from "node:net";
-import { startServer, type TestServer } from "@authcache/test-servers";
+import {
+  startServer,
+  startTcpProxy,
+  type TcpProxy,
+  type TestServer,
+} from "@authcache/test-servers";
 import { Redis } from "ioredis";
-import { type ChaosProxy, startChaosProxy } from "./chaos-proxy.ts";
 
 let server: TestServer;
-let proxy: ChaosProxy;
+let proxy: TcpProxy;
 const clients: Redis[] = [];
 
 function client(extra: Record<string, unknown> = {}): Redis {
@@ -36,9 +40,38 @@ async function until(check: () => boolean | Promise<boolean>, what: string): Pro
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A plain TCP connection through the proxy: `send` writes an inline command and resolves with
+ *  the first reply line; `closed` resolves when the proxy resets it. */
+async function rawSocket() {
+  const socket = createConnection({ host: proxy.host, port: proxy.port });
+  socket.on("error", () => {});
+  let data = "";
+  let waiter: ((line: string) => void) | undefined;
+  socket.on("data", (d) => {
+    data += d.toString();
+    if (waiter && data.includes("\r\n")) {
+      const line = data;
+      data = "";
+      waiter(line);
+    }
+  });
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  await new Promise<void>((resolve) => socket.on("connect", () => resolve()));
+  return {
+    socket,
+    closed,
+    received: () => data,
+    send: (command: string) =>
+      new Promise<string>((resolve) => {
+        waiter = resolve;
+        socket.write(`${command}\r\n`);
+      }),
+  };
+}
+
 beforeAll(async () => {
   server = await startServer("redis");
-  proxy = await startChaosProxy(server);
+  proxy = await startTcpProxy(server);
 });
 
 afterAll(async () => {
@@ -47,7 +80,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe("chaos proxy", () => {
+describe("TCP proxy (@authcache/test-servers)", () => {
   test("forwards real Redis traffic byte for byte, large values included", async () => {
     const c = client();
     await c.connect();
@@ -137,8 +170,49 @@ describe("chaos proxy", () => {
     expect(proxy.stats.faults.refuse).toBe(1);
   });
 
+  test("hold keeps new connections silent without losing bytes; lifting it joins them", async () => {
+    const c = client({ retryStrategy: () => null });
+    proxy.setHold(true);
+    const heldBefore = proxy.stats.held;
+    const dropped = proxy.stats.droppedBytes;
+    const connecting = c.connect();
+    await until(() => proxy.stats.held === heldBefore + 1, "the connection to be held");
+    let replied = false;
+    const pong = c.ping().then((r) => {
+      replied = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(replied).toBe(false);
+    expect(proxy.stats.droppedBytes).toBe(dropped);
+    proxy.setHold(false);
+    await connecting;
+    // The same connection, not a new one: what the client sent while held reaches the server.
+    expect(await pong).toBe("PONG");
+    expect(proxy.stats.faults.hold).toBe(1);
+  });
+
+  test("partition resets open connections and holds new ones until heal", async () => {
+    const open = await rawSocket();
+    expect(await open.send("PING")).toBe("+PONG\r\n");
+    const cuts = proxy.stats.cutConnections;
+    const held = proxy.stats.held;
+    proxy.partition();
+    await open.closed;
+    expect(proxy.stats.cutConnections).toBeGreaterThan(cuts);
+    // A new connection is accepted into the partition: held, no reply, nothing lost.
+    const late = await rawSocket();
+    const reply = late.send("PING");
+    await until(() => proxy.stats.held > held, "the new connection to be held");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(late.received()).toBe("");
+    proxy.heal();
+    expect(await reply).toBe("+PONG\r\n");
+    late.socket.destroy();
+  });
+
   test("heal turns every fault off and close stops everything", async () => {
-    const other = await startChaosProxy(server);
+    const other = await startTcpProxy(server);
     other.setDelay(50);
     other.setRefuse(true);
     other.heal();

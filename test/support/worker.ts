@@ -1,103 +1,40 @@
 /**
- * A cache instance in its own process: `bun test/support/worker.ts`, driven over stdin/stdout
- * in JSON lines (see worker-protocol.ts). It exits when stdin closes, so a dying test never
- * leaves it behind.
+ * A cache instance in its own process: `bun test/support/worker.ts '<config as JSON>'`, served
+ * over the tests' one stdio protocol (`serveWorker` in @authcache/test-servers). Methods:
+ * `call(method, args)` runs `cache[method](...args)`, where an argument `{ $loader: spec }`
+ * becomes a loader that asks the test process for the value (so the database, the ground
+ * truth, stays in the test); `stats`; `memory`. It closes the cache and exits when stdin ends.
  */
-import { createInterface } from "node:readline";
-import { createRedisCache, type RedisCacheHandle } from "./cache-factory.ts";
-import { type LoadAnswer, MARK, type WorkerReply, type WorkerRequest } from "./worker-protocol.ts";
+import { callMethod, serveWorker, workerArgument } from "@authcache/test-servers";
+import { createRedisCache, type RedisCacheConfig } from "./cache-factory.ts";
 
-let handle: RedisCacheHandle | undefined;
-let nextLid = 1;
-const pendingLoads = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-
-function send(message: unknown): void {
-  process.stdout.write(`${MARK}${JSON.stringify(message)}\n`);
+/** An argument that stands for a loader function: the worker turns it into one. */
+export interface LoaderArg {
+  readonly $loader: unknown;
 }
 
-function loaderFor(spec: unknown): () => Promise<unknown> {
-  return () =>
-    new Promise((resolve, reject) => {
-      const lid = nextLid++;
-      pendingLoads.set(lid, { resolve, reject });
-      send({ lid, spec });
-    });
-}
+const isLoaderArg = (a: unknown): a is LoaderArg =>
+  a !== null && typeof a === "object" && "$loader" in a;
 
-/** `{ $loader: spec }` arguments become functions that ask the test process. */
-function reviveArgs(args: readonly unknown[]): unknown[] {
-  return args.map((a) =>
-    a !== null && typeof a === "object" && "$loader" in a
-      ? loaderFor((a as { $loader: unknown }).$loader)
-      : a,
-  );
-}
-
-async function handle1(req: WorkerRequest): Promise<unknown> {
-  switch (req.op) {
-    case "init":
-      handle = await createRedisCache(req.config);
-      return process.pid;
-    case "call": {
-      if (!handle) throw new Error("worker: call before init");
-      const cache = handle.cache as unknown as Record<string, (...a: unknown[]) => unknown>;
-      const fn = cache[req.method];
-      if (typeof fn !== "function") throw new Error(`worker: no method ${req.method}`);
-      return await fn.apply(handle.cache, reviveArgs(req.args));
-    }
-    case "stats":
-      if (!handle) throw new Error("worker: stats before init");
-      return { cache: handle.cache.stats(), busDropped: handle.bus.dropped, log: handle.log };
-    case "memory":
-      return process.memoryUsage();
-    case "close":
-      await handle?.close();
-      handle = undefined;
-      // The process exits when the test closes stdin, after this reply went out.
-      return true;
-  }
-}
-
-const lines = createInterface({ input: process.stdin });
-lines.on("line", (line) => {
-  if (line.trim() === "") return;
-  const msg = JSON.parse(line) as WorkerRequest | LoadAnswer;
-  if ("lid" in msg) {
-    const p = pendingLoads.get(msg.lid);
-    pendingLoads.delete(msg.lid);
-    if (msg.error !== undefined) p?.reject(new Error(msg.error));
-    else p?.resolve(msg.value);
-    return;
-  }
-  const startedAt = Date.now();
-  handle1(msg).then(
-    (value) => {
-      const reply: WorkerReply = {
-        id: msg.id,
-        ok: true,
-        defined: value !== undefined,
-        value,
-        startedAt,
-        endedAt: Date.now(),
-      };
-      send(reply);
+await serveWorker(async (ask) => {
+  const handle = await createRedisCache(workerArgument<RedisCacheConfig>());
+  return {
+    ready: process.pid,
+    call(method, args) {
+      switch (method) {
+        case "call": {
+          const [name, callArgs] = args as [string, readonly unknown[]];
+          const revived = callArgs.map((a) => (isLoaderArg(a) ? () => ask(a.$loader) : a));
+          return callMethod(handle.cache, name, revived);
+        }
+        case "stats":
+          return { cache: handle.cache.stats(), busDropped: handle.bus.dropped, log: handle.log };
+        case "memory":
+          return process.memoryUsage();
+        default:
+          throw new Error(`worker: no method ${method}`);
+      }
     },
-    (error: unknown) => {
-      const e = error instanceof Error ? error : new Error(String(error));
-      const reply: WorkerReply = {
-        id: msg.id,
-        ok: false,
-        error: { name: e.name, message: e.message },
-        startedAt,
-        endedAt: Date.now(),
-      };
-      send(reply);
-    },
-  );
-});
-lines.on("close", () => {
-  void (async () => {
-    await handle?.close();
-    process.exit(0);
-  })();
+    close: () => handle.close(),
+  };
 });

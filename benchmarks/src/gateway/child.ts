@@ -3,7 +3,8 @@
  *   warm <backend>   the gateway as configured, cache on (memory = L1 only; redis/valkey/libsql
  *                    as L2 and bus, from the environment the parent passes)
  *   cold             the same routes and database with a disabled cache (every request loads)
- * Prints one JSON line { url, tokens } when listening; exits when stdin closes.
+ * Served over the tests' stdio worker protocol (@authcache/test-servers): its ready payload is
+ * { url, tokens } once listening; it takes no calls, and closes and exits when stdin ends.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import {
   seedUsers,
   startGateway,
 } from "@authcache/demo-gateway";
+import { serveWorker } from "@authcache/test-servers";
 
 const mode = process.argv[2] ?? "warm";
 const dir = mkdtempSync(join(tmpdir(), "authcache-bench-gw-"));
@@ -59,14 +61,16 @@ if (mode === "cold") {
 
 const tokens: string[] = [];
 for (const u of seedUsers) tokens.push((await mint(u.email)).token);
-process.stdout.write(`${JSON.stringify({ url, tokens })}\n`);
 
 const stop = async (): Promise<void> => {
   await close().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
 };
-process.stdin.on("end", stop);
-process.stdin.on("close", stop);
-process.on("SIGTERM", stop);
-process.stdin.resume();
+process.on("SIGTERM", () => void stop().then(() => process.exit(0)));
+await serveWorker(() => ({
+  ready: { url, tokens },
+  call: (method) => {
+    throw new Error(`the gateway child takes no calls (${method})`);
+  },
+  close: stop,
+}));

@@ -4,11 +4,10 @@
  * batched DB load), and the unauthenticated /healthz as the ceiling; plus DB round trips per
  * request read from the gateway's own /metrics.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { startWorker, type WorkerProcess } from "@authcache/test-servers";
 import autocannon from "autocannon";
 import { pinProcess } from "../lib/pinning.ts";
 import { ResultBuilder, ratio, sized } from "../lib/scenario-kit.ts";
@@ -19,47 +18,30 @@ const CONNECTIONS = 32;
 interface Child {
   readonly url: string;
   readonly tokens: string[];
-  readonly proc: ChildProcess;
+  readonly worker: WorkerProcess;
 }
 
+/** The gateway in its own process (gateway/child.ts, the tests' stdio worker protocol): its
+ *  ready payload is where it listens and a token per seeded user. */
 async function startChild(ctx: Context, mode: string, env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, [join(import.meta.dir, "..", "gateway", "child.ts"), mode], {
-    env: { ...process.env, ...env },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const warn = pinProcess(proc.pid, ctx.pin);
+  const worker = await startWorker(
+    [process.execPath, join(import.meta.dir, "..", "gateway", "child.ts"), mode],
+    {
+      label: `gateway child (${mode})`,
+      env: { ...process.env, ...env },
+      graceMs: 5_000,
+      readyTimeoutMs: 30_000,
+    },
+  );
+  const warn = pinProcess(worker.pid, ctx.pin);
   if (warn) ctx.log(`  warning: ${warn}`);
-  const lines = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
-  const first = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error("gateway child did not start in 30 s")),
-      30_000,
-    );
-    lines.once("line", (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway child exited with ${code}`));
-    });
-  });
-  const { url, tokens } = JSON.parse(first) as { url: string; tokens: string[] };
-  return { url, tokens, proc };
+  const { url, tokens } = worker.ready as { url: string; tokens: string[] };
+  return { url, tokens, worker };
 }
 
-async function stopChild(c: Child): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      c.proc.kill("SIGKILL");
-      resolve();
-    }, 5_000);
-    c.proc.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    c.proc.stdin?.end();
-  });
+/** Ends the child's stdin: it closes the gateway and exits (killed after 5 s). */
+function stopChild(c: Child): Promise<void> {
+  return c.worker.close();
 }
 
 async function dbRoundTrips(url: string): Promise<number> {

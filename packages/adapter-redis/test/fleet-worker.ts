@@ -1,5 +1,6 @@
-// Instance C of the fleet suite (fleet.test.ts), in its own process, driven over stdin/stdout.
-import { serveFleetWorker } from "@authcache/conformance";
+// Instance C of the fleet suite (fleet.test.ts), in its own process, served over the tests' stdio worker protocol.
+import { fleetWorker } from "@authcache/conformance";
+import { serveWorker } from "@authcache/test-servers";
 import { createFleetInstance } from "./fleet-instance.ts";
 
-await serveFleetWorker(createFleetInstance);
+await serveWorker(() => fleetWorker(createFleetInstance));

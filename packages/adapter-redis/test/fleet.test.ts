@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, test } from "bun:test";
 import { join } from "node:path";
 import { runFleetSuite } from "@authcache/conformance";
-import { startServer } from "@authcache/test-servers";
+import { startServer, startTcpProxy, startWorker } from "@authcache/test-servers";
 import { createFleetInstance } from "./fleet-instance.ts";
 
 runFleetSuite({
@@ -15,5 +15,7 @@ runFleetSuite({
   startServer: () => startServer("redis"),
   createInstance: createFleetInstance,
   workerCommand: [process.execPath, join(import.meta.dir, "fleet-worker.ts")],
+  startWorker: (argv) => startWorker(argv, { label: "fleet worker C" }),
+  startProxy: startTcpProxy,
   maxStaleMs: 600,
 });

@@ -146,6 +146,33 @@ export type CreateFleetInstance = (
   instance: FleetInstance,
 ) => Promise<{ store: Store; bus: InvalidationBus }> | { store: Store; bus: InvalidationBus };
 
+/** A loopback TCP proxy in front of the fleet's server, for instance B's bus only
+ *  (`startTcpProxy` of @authcache/test-servers is one). */
+export interface FleetProxy {
+  readonly host: string;
+  readonly port: number;
+  /** A network partition: resets every proxied connection and holds new ones silent (accepted,
+   *  nothing read, nothing lost), so a reconnect attempt hangs as into a partition. */
+  partition(): void;
+  /** Ends the partition: held connections are joined to the server, new ones proxied again. */
+  heal(): void;
+  close(): Promise<void>;
+}
+
+/** Instance C's process, once it said ready (`startWorker` of @authcache/test-servers returns
+ *  one). Its other side is `fleetWorker`, served by the same transport. */
+export interface FleetWorkerProcess {
+  /** The worker's ready payload: `fleetWorker`'s `{ busState }`. */
+  readonly ready: unknown;
+  /** Calls a method of C's AuthCache (or `stats`); rejects with its error, or at once if the
+   *  process has exited. */
+  request(method: string, ...args: unknown[]): Promise<unknown>;
+  /** Makes the worker close its instance and exit; waits for the exit. */
+  close(): Promise<void>;
+  /** Kills the process (SIGKILL) and waits for the exit. */
+  kill(): Promise<void>;
+}
+
 /** Options of `runFleetSuite`: three AuthCaches on one server, one of them in its own process. */
 export interface FleetSuiteOptions extends SuiteBase {
   /** Starts the fleet's server (once, in setup; the suite stops it in cleanup). A missing
@@ -153,9 +180,15 @@ export interface FleetSuiteOptions extends SuiteBase {
   startServer(): Promise<FleetServer>;
   /** Builds instances A and B (in this process). */
   createInstance: CreateFleetInstance;
-  /** The argv (executable first) of the worker process, instance C: a script that calls
-   *  `serveFleetWorker(createInstance)`. The suite appends one argument, the instance as JSON. */
+  /** The argv (executable first) of the worker process, instance C: a script that serves
+   *  `fleetWorker(createInstance)`. The suite appends one argument, the instance as JSON. */
   readonly workerCommand: readonly string[];
+  /** Starts the worker from `argv` (`workerCommand` and the instance) and resolves once it is
+   *  ready: `startWorker` of @authcache/test-servers, or a transport of your own. */
+  startWorker(argv: readonly string[]): Promise<FleetWorkerProcess>;
+  /** Starts the TCP proxy B's bus goes through on one server (not called on a cluster, where
+   *  B's bus is cut by deleting its ACL user): `startTcpProxy` of @authcache/test-servers. */
+  startProxy(target: { readonly host: string; readonly port: number }): Promise<FleetProxy>;
   /** The instances' `maxStaleMs` (default 600). Tests sleep this long before asserting. */
   readonly maxStaleMs?: number;
   /** Named opt-outs, as for the other suites. */

@@ -1,30 +1,69 @@
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import type { AuthCache } from "@authcache/core";
 import { processPeer } from "../src/fleet/peers.ts";
-import { type FleetTestName, runFleetSuite } from "../src/index.ts";
+import {
+  cacheWorker,
+  type FleetTestName,
+  type FleetWorkerProcess,
+  runFleetSuite,
+} from "../src/index.ts";
 
-const worker = (...args: string[]) => [
-  process.execPath,
-  join(import.meta.dir, "fixtures", "stdio-worker.ts"),
-  ...args,
-];
+/** A stand-in cache: what `cacheWorker` serves does not depend on the backend. */
+function standIn(busState = "up") {
+  const log: string[] = [];
+  const cache = {
+    stats: () => ({ busState, closed: log.filter((l) => l === "close").length }),
+    echo: async (value: unknown) => value,
+    nothing: async () => undefined,
+    fail: async () => {
+      throw new Error("failed on purpose");
+    },
+    close: async () => {
+      log.push("close");
+    },
+  } as unknown as AuthCache;
+  return { cache, log };
+}
 
-describe("fleet protocol (serveCacheOverStdio and its peer)", () => {
-  test("calls return results, undefined and errors; close ends the worker", async () => {
-    const peer = await processPeer("W", worker());
+/** The worker's service behind the FleetWorkerProcess interface, without a process between
+ *  (the transport is @authcache/test-servers' and is tested there). */
+async function inProcess(busState = "up") {
+  const { cache, log } = standIn(busState);
+  const service = await cacheWorker(cache, () => {
+    log.push("release");
+  });
+  let killed = false;
+  const worker: FleetWorkerProcess = {
+    ready: JSON.parse(JSON.stringify(service.ready)),
+    request: async (method, ...args) => service.call(method, args),
+    close: () => service.close(),
+    kill: async () => {
+      killed = true;
+    },
+  };
+  return { worker, log, killed: () => killed };
+}
+
+describe("fleet worker (cacheWorker and its peer)", () => {
+  test("calls reach the cache by name; stats; close closes the cache, then its bus and store", async () => {
+    const { worker, log } = await inProcess();
+    const peer = await processPeer("C", async () => worker);
     expect(await peer.call("echo", { a: [1, "x"] })).toEqual({ a: [1, "x"] });
     expect(await peer.call("nothing")).toBeUndefined();
-    await expect(peer.call("fail")).rejects.toThrow("W: failed on purpose");
-    await expect(peer.call("nope")).rejects.toThrow("W: no method nope");
+    await expect(peer.call("fail")).rejects.toThrow("failed on purpose");
+    await expect(peer.call("nope")).rejects.toThrow("no method nope");
     expect(await peer.stats()).toEqual({ busState: "up", closed: 0 });
-    expect(await peer.call("close")).toBe(true); // cache.close(), then onClose, then the reply
     await peer.close();
-    await expect(peer.call("echo", 1)).rejects.toThrow("W: the worker has exited");
+    expect(log).toEqual(["close", "release"]);
   });
 
-  test("a worker that exits before it is ready fails the start instead of hanging", async () => {
-    await expect(processPeer("W", worker("exit-early"))).rejects.toThrow("exited before");
-  });
+  test("a worker whose bus is not up fails the start, and is killed", async () => {
+    const { worker, killed } = await inProcess("down");
+    await expect(processPeer("C", async () => worker)).rejects.toThrow(
+      'C: the worker\'s bus is "down", expected "up"',
+    );
+    expect(killed()).toBe(true);
+  }, 15_000); // cacheWorker waits (a bounded loop, 5 s) for the bus before it gives up
 });
 
 describe("fleet registration", () => {
@@ -48,6 +87,12 @@ describe("fleet registration", () => {
         throw new Error("not built in a registration test");
       },
       workerCommand: ["true"],
+      startWorker: async () => {
+        throw new Error("no worker in a registration test");
+      },
+      startProxy: async () => {
+        throw new Error("no proxy in a registration test");
+      },
     };
   };
   const cut: FleetTestName =

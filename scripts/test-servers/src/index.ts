@@ -15,6 +15,9 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
+export * from "./proxy.ts";
+export * from "./worker.ts";
+
 export type ServerKind = "redis" | "valkey";
 
 export interface HostPort {

@@ -1,13 +1,12 @@
-import type { FleetInstance, FleetServer, FleetSuiteOptions } from "../options.ts";
+import type { FleetInstance, FleetProxy, FleetServer, FleetSuiteOptions } from "../options.ts";
 import { closeAll, registerSuite } from "../run.ts";
 import { openInstance } from "./instance.ts";
 import { localPeer, type Peer, processPeer } from "./peers.ts";
-import { type CutProxy, startCutProxy } from "./proxy.ts";
 import { busIs, type FleetTest, fleetSuite, until } from "./tests.ts";
 
 /**
  * Registers the fleet suite: three AuthCaches sharing one server — A and B in this process,
- * C in a worker process driven over stdin/stdout — whose tests check that invalidations reach
+ * C in a worker process (`options.startWorker`) — whose tests check that invalidations reach
  * every instance within maxStaleMs, that an instance with its bus cut serves nothing sensitive
  * from L1, and that everything recovers by itself after the server is killed and restarted.
  * Tests are named "<options.name> fleet <behaviour>" and share the one fleet, in order.
@@ -16,7 +15,7 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
   const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const maxStaleMs = options.maxStaleMs ?? 600;
   let server: FleetServer | undefined;
-  let proxy: CutProxy | undefined;
+  let proxy: FleetProxy | undefined;
   const peers: Peer[] = [];
 
   // On a cluster, B's bus logs in as its own ACL user, and the suite cuts it by deleting it.
@@ -38,7 +37,7 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
       await allowBusUser();
     } else {
       // B's bus goes through the proxy, so a test can cut it while B's store stays connected.
-      proxy = await startCutProxy(server);
+      proxy = await options.startProxy(address);
     }
     const instance = (label: string, busAddress = address): FleetInstance => ({
       label,
@@ -55,7 +54,7 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
     const viaProxy = proxy ? { host: proxy.host, port: proxy.port } : address;
     peers.push(localPeer("B", await openInstance(instance("B", viaProxy), options.createInstance)));
     const worker = [...options.workerCommand, JSON.stringify(instance("C"))];
-    peers.push(await processPeer("C (own process)", worker));
+    peers.push(await processPeer("C (own process)", () => options.startWorker(worker)));
     for (const p of peers) await until(`${p.label} follows the bus`, busIs(p, "up"));
   };
   const cleanup = async () => {
@@ -80,11 +79,11 @@ export function runFleetSuite(options: FleetSuiteOptions): void {
         C,
         maxStaleMs,
         cutBus: async () => {
-          if (proxy) proxy.cut();
+          if (proxy) proxy.partition();
           else await acl(`ACL DELUSER ${busUser.username}`);
         },
         restoreBus: async () => {
-          if (proxy) proxy.restore();
+          if (proxy) proxy.heal();
           else await allowBusUser();
         },
         killServer: () => live.kill(),
