@@ -21,6 +21,9 @@ export interface RedisCacheConfig {
   /** Cluster seed nodes: store and bus open cluster clients (ioredis `Cluster`, glide
    *  `GlideClusterClient`) instead of connecting to `url`. */
   readonly nodes?: readonly { readonly host: string; readonly port: number }[];
+  /** Redis/Valkey: wait for replicas on invalidation writes and log appends (the adapters'
+   *  `durability` option). */
+  readonly durability?: { readonly replicas: number; readonly timeoutMs: number };
   /** libSQL: the poll interval of the bus (default 50 ms). */
   readonly pollIntervalMs?: number;
   /** libSQL: the busy timeout of both connections (the adapter's default when absent). */
@@ -65,6 +68,15 @@ export async function createRedisCache(
   let store: Store;
   let bus: InvalidationBus;
   const nodes = config.nodes?.map((n) => ({ host: n.host, port: n.port }));
+  const durable =
+    config.durability === undefined
+      ? {}
+      : {
+          durability: {
+            replicas: config.durability.replicas,
+            timeoutMs: config.durability.timeoutMs,
+          },
+        };
   if (config.adapter === "libsql") {
     const busy = config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs };
     store = createLibsqlStore({ url: config.url, ...busy });
@@ -81,17 +93,29 @@ export async function createRedisCache(
       return [{ host: u.hostname, port: Number(u.port) }];
     };
     if (nodes) {
-      store = createValkeyStore({ addresses: nodes, cluster: true });
-      bus = createValkeyBus({ addresses: nodes, cluster: true, stream, confirmIntervalMs });
+      store = createValkeyStore({ addresses: nodes, cluster: true, ...durable });
+      bus = createValkeyBus({
+        addresses: nodes,
+        cluster: true,
+        stream,
+        confirmIntervalMs,
+        ...durable,
+      });
     } else {
-      store = createValkeyStore({ addresses: address(config.url) });
-      bus = createValkeyBus({ addresses: address(busUrl), stream, confirmIntervalMs });
+      store = createValkeyStore({ addresses: address(config.url), ...durable });
+      bus = createValkeyBus({
+        addresses: address(busUrl),
+        stream,
+        confirmIntervalMs,
+        ...durable,
+      });
     }
   } else {
     const where = nodes ? { nodes } : { url: config.url };
-    store = createRedisStore(where);
+    store = createRedisStore({ ...where, ...durable });
     bus = createRedisBus({
       ...(nodes ? { nodes } : { url: busUrl }),
+      ...durable,
       stream,
       confirmIntervalMs,
       replyTimeoutMs: config.replyTimeoutMs ?? 1000,

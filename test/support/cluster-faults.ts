@@ -118,6 +118,65 @@ export function killMaster(
   };
 }
 
+/**
+ * Acknowledged writes lost in a failover: the replica of the log's master freezes and the
+ * master drops its replication link, traffic runs for `lossMs` (the master acknowledges writes,
+ * invalidations included, that the replica never gets), then the master is killed and the
+ * replica thawed: the cluster promotes it without those writes. The old master comes back as a
+ * replica. Needs `lossMs` well below `cluster-node-timeout` (the frozen replica must not be
+ * failed by the others first).
+ */
+export function loseWrites(
+  ctl: FaultControl,
+  logKey: string,
+  lossMs: number,
+  holdMs: number,
+  /** Adds the log entries the failover lost (the old master's head minus the new one's). */
+  tally?: { lostLogEntries: number },
+): Fault {
+  let master: ClusterNodeInfo | undefined;
+  let replica: ClusterNodeInfo | undefined;
+  let headBefore = 0;
+  const head = async (node: HostPort): Promise<number> => {
+    const reply = await rawCommand(node, `HGET {${logKey}}:meta seq`);
+    const m = /^\$\d+\r\n(\d+)/.exec(reply);
+    return m ? Number(m[1]) : 0;
+  };
+  const label = `writes lost in a failover (${lossMs} ms of writes the replica never got)`;
+  return {
+    label,
+    async run() {
+      const cluster = ctl.cluster;
+      master = await masterOfSlot(cluster, await slotOf(cluster, logKey));
+      replica = await replicaOf(cluster, master);
+      if (!replica) throw new Error("cluster faults: the log's master has no live replica");
+      ctl.mark(label, "start");
+      ctl.count("lost-write failovers");
+      await cluster.pauseNode(replica);
+      try {
+        const killed = await rawCommand(master, "CLIENT KILL TYPE replica");
+        if (killed !== ":1\r\n")
+          throw new Error(`cluster faults: CLIENT KILL TYPE replica answered ${killed.trim()}`);
+        await sleep(lossMs);
+        headBefore = await head(master);
+        await cluster.killNode(master);
+      } finally {
+        await cluster.resumeNode(replica);
+      }
+    },
+    holdMs,
+    async undo() {
+      const cluster = ctl.cluster;
+      await cluster.waitHealthy(30_000);
+      if (!master || !replica) return;
+      if (tally) tally.lostLogEntries += Math.max(0, headBefore - (await head(replica)));
+      await cluster.restartNode(master);
+      await waitReplicaInSync(master);
+      await cluster.waitHealthy(30_000);
+    },
+  };
+}
+
 /** A manual `CLUSTER FAILOVER` (the graceful one: the replica catches up, then takes over). */
 export function manualFailover(ctl: FaultControl, logKey: string, holdMs: number): Fault {
   const label = "manual failover (the log's shard)";
