@@ -64,6 +64,9 @@ export type Action =
   | { readonly op: "flood"; readonly i: number; readonly n: number };
 
 const inst = fc.nat(2);
+/** True one time in four (a load that reads the database when it ends is fresh: the races
+ *  need the other kind). */
+const rarely = fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, fc.constant(true));
 // Biased towards a few entries of one user, so reads, loads and changes meet often.
 const entity = fc.oneof(
   { weight: 3, arbitrary: fc.nat(4) },
@@ -117,7 +120,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
       i: inst,
       x: entity,
       slow: fc.boolean(),
-      late: fc.boolean(),
+      late: rarely,
     }),
   },
   {
@@ -129,7 +132,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
       n: fc.integer({ min: 1, max: 3 }),
       sync: fc.boolean(),
       slow: fc.boolean(),
-      late: fc.boolean(),
+      late: rarely,
     }),
   },
   {
@@ -184,7 +187,7 @@ const allActions: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant("close" as const), i: inst }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("reopen" as const), i: inst }) },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
       op: fc.constant("flood" as const),
       i: inst,

@@ -14,14 +14,8 @@
  *   resets it on hearing again (a log trimmed past it); `duplicate` redelivers the last entries
  *   (at-least-once delivery).
  */
-import type {
-  BusHandlers,
-  BusState,
-  InvalidationBus,
-  InvalidationMessage,
-  Store,
-  Unsubscribe,
-} from "@authcache/core";
+import type { BusState, InvalidationBus, Store } from "@authcache/core";
+import type { BusHandlers, InvalidationMessage, Unsubscribe } from "@authcache/core/adapter";
 
 const STORE_CALLS = [
   "get",

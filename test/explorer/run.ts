@@ -552,9 +552,16 @@ export class Run {
     await this.b.advance(this.b.maxStaleMs + 1);
     await this.confirm();
     // New resolves now may join loads that began before an invalidation (singleflight).
+    const own = this.loads.length;
     for (let i = 0; i < this.slots.length; i++) {
       for (const x of ENTITIES) if (x.k !== "rev") this.resolve(i, x, true, false);
     }
+    await this.b.settle();
+    // The run's own loads finish first and everything is read, before the loads just started
+    // fill fresh values (which would hide what a late stale set left behind).
+    for (const l of this.loads.slice(0, own)) if (!l.done) l.finish();
+    await heal();
+    this.sweep();
     await this.b.settle();
     for (let round = 0; round < 50; round++) {
       const open = this.loads.filter((l) => !l.done);
