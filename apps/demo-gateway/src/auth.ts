@@ -7,6 +7,9 @@
  *   4. the caller's teams: the user's teams through the cache, or, for a token scoped to teams,
  *      those teams once the cache confirms the user still belongs to all of them (else 403).
  * Every step runs on every request, so a change reaches an open session within `maxStaleMs`.
+ * Step 1 alone is remembered: a token verified once skips the signature check until its `exp`
+ * (at most `VERIFIED_TOKENS.maxAgeSeconds`), by a digest of the token (`verifiedTokens` of
+ * `@authcache/hono`); steps 2 to 4 still run on every request.
  */
 import {
   type BearerAuthInfo,
@@ -52,6 +55,9 @@ export interface AuthDeps {
 
 export const REALM = "authcache-demo";
 
+/** How many verified tokens are remembered, and for how long at most (seconds). */
+export const VERIFIED_TOKENS = { maxEntries: 10_000, maxAgeSeconds: 300 } as const;
+
 const OUTCOMES: Record<BearerOutcome, AuthOutcome> = {
   ok: "ok",
   missing_token: "missing_token",
@@ -74,6 +80,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
     audience: v.audience,
     clockToleranceSeconds: v.clockToleranceSeconds,
     now: v.now,
+    verifiedTokens: VERIFIED_TOKENS,
     cache,
     loadContext: (email, jti) => data.loadAuthContext(email, jti ?? ""),
     isActive: (user) => user.isActive,

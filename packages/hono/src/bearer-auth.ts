@@ -7,14 +7,22 @@
 import type { AuthCache, AuthContext } from "@authcache/core";
 import type { Context, MiddlewareHandler } from "hono";
 import {
+  base64url,
   type CryptoKey,
   errors,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
   type KeyObject,
 } from "jose";
 import { type BearerErrorCode, bearerChallenge } from "./challenge.ts";
+import {
+  createVerifiedTokens,
+  type VerifiedTokenCacheOptions,
+  type VerifiedTokens,
+} from "./verified-tokens.ts";
 
 /** Why a request was let in or refused; handy as a metrics label. */
 export type AuthOutcome =
@@ -102,7 +110,23 @@ export interface BearerAuthOptions<U extends object, V extends object = BearerAu
   body?(refusal: RefusalAnswer, c: Context): Record<string, unknown>;
   /** Clock for `exp`/`nbf` checks (tests), epoch ms. */
   now?(): number;
+  /**
+   * Remember verified tokens (off by default): `true` or `{ maxEntries, maxAgeSeconds }`
+   * (defaults 10 000 and 300 s). A token seen again skips the signature check until its `exp`
+   * or `maxAgeSeconds` after it was verified, whichever is first; it is remembered by a SHA-256
+   * digest of the token, never the token itself. With a key resolver (a JWKS), a remembered
+   * token is used only while the resolver still answers the key that verified it; when it
+   * answers another key or none (a rotation, a reloaded key set), every token is forgotten. The
+   * auth context — revocation, the user, `isActive` — still comes through `cache` on every
+   * request. The middleware exposes the cache as `middleware.verifiedTokens` (`clear()`, `size`).
+   */
+  readonly verifiedTokens?: boolean | VerifiedTokenCacheOptions;
 }
+
+/** The middleware, with its verified-token cache when `verifiedTokens` is on. */
+export type BearerAuthMiddleware<V extends object> = MiddlewareHandler<BearerEnv<V>> & {
+  readonly verifiedTokens: VerifiedTokens | undefined;
+};
 
 /** Thrown at construction for options that would make the middleware unsafe. */
 export class BearerAuthConfigError extends Error {
@@ -116,7 +140,7 @@ export type BearerEnv<V extends object> = { Variables: { auth: V } };
 /** Creates the middleware. Handlers read the caller as `c.var.auth` (or `c.get("auth")`). */
 export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U>>(
   options: BearerAuthOptions<U, V>,
-): MiddlewareHandler<BearerEnv<V>> {
+): BearerAuthMiddleware<V> {
   const algorithms = [...(options.algorithms ?? [])];
   if (algorithms.length === 0) {
     throw new BearerAuthConfigError(
@@ -129,6 +153,15 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
     );
   }
   const key = typeof options.key === "string" ? new TextEncoder().encode(options.key) : options.key;
+  // An HMAC secret is imported once per algorithm (jose would import the bytes on every call).
+  const verifyKey: typeof key =
+    key instanceof Uint8Array && algorithms.every((a) => HMAC.test(a)) ? hmacResolver(key) : key;
+  const resolver = typeof key === "function" ? key : undefined;
+  const verifiedTokens =
+    options.verifiedTokens === undefined || options.verifiedTokens === false
+      ? undefined
+      : createVerifiedTokens(options.verifiedTokens === true ? {} : options.verifiedTokens);
+  const clock = options.now ?? Date.now;
   const requireJti = options.requireJti ?? true;
   const isActive =
     options.isActive ?? ((u: Readonly<U>) => (u as { isActive?: unknown }).isActive !== false);
@@ -160,29 +193,68 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
   const invalid = (c: Context, outcome: AuthOutcome, message: string) =>
     refuse(c, { status: 401, outcome, error: "invalid_token", message });
 
-  return async (c, next) => {
+  /** The claims of a remembered verification still valid for this token, else undefined. */
+  const remembered = async (tokens: VerifiedTokens, digest: string, token: string) => {
+    // With a resolver, the key it answers for this token now (a key set may have changed since
+    // the verification; none, when the token's header cannot be read or no key matches).
+    let current: unknown = key;
+    if (resolver) {
+      try {
+        const parts = compactParts(token);
+        current = await resolver(decodeHeader(parts.protected ?? ""), parts);
+      } catch {
+        current = undefined;
+      }
+    }
+    return tokens.get(digest, clock(), current)?.claims;
+  };
+
+  const middleware = async (c: Context<BearerEnv<V>>, next: () => Promise<void>) => {
     const match = BEARER.exec(c.req.header("authorization") ?? "");
     if (!match?.[1]) {
       return refuse(c, { status: 401, outcome: "missing_token", message: "Missing bearer token" });
     }
     const token = match[1];
 
-    let claims: JWTPayload;
-    try {
-      const verifyOptions = {
-        algorithms,
-        ...(options.issuer !== undefined ? { issuer: toList(options.issuer) } : {}),
-        ...(options.audience !== undefined ? { audience: toList(options.audience) } : {}),
-        requiredClaims: requireJti ? ["exp", "sub", "jti"] : ["exp", "sub"],
-        clockTolerance: options.clockToleranceSeconds ?? 0,
-        ...(options.now ? { currentDate: new Date(options.now()) } : {}),
-      };
-      ({ payload: claims } =
-        typeof key === "function"
-          ? await jwtVerify(token, key, verifyOptions)
-          : await jwtVerify(token, key, verifyOptions));
-    } catch (error) {
-      return invalid(c, "invalid_token", describe(error));
+    const digest = verifiedTokens?.digest(token);
+    let claims =
+      verifiedTokens && digest !== undefined
+        ? await remembered(verifiedTokens, digest, token)
+        : undefined;
+    if (claims === undefined) {
+      try {
+        const now = clock();
+        const verifyOptions = {
+          algorithms,
+          ...(options.issuer !== undefined ? { issuer: toList(options.issuer) } : {}),
+          ...(options.audience !== undefined ? { audience: toList(options.audience) } : {}),
+          requiredClaims: requireJti ? ["exp", "sub", "jti"] : ["exp", "sub"],
+          clockTolerance: options.clockToleranceSeconds ?? 0,
+          ...(options.now ? { currentDate: new Date(now) } : {}),
+        };
+        // The key the resolver answered for this token (compared on later hits).
+        let resolved: unknown = key;
+        const verified =
+          typeof verifyKey !== "function"
+            ? await jwtVerify(token, verifyKey, verifyOptions)
+            : await jwtVerify(
+                token,
+                resolver
+                  ? async (header: JWTHeaderParameters, input: FlattenedJWSInput) => {
+                      const k = await resolver(header, input);
+                      resolved = k;
+                      return k;
+                    }
+                  : verifyKey,
+                verifyOptions,
+              );
+        claims = verified.payload;
+        if (digest !== undefined) {
+          verifiedTokens?.set(digest, { claims, key: resolved }, now);
+        }
+      } catch (error) {
+        return invalid(c, "invalid_token", describe(error));
+      }
     }
     const subject = claims.sub;
     const jti = typeof claims.jti === "string" ? claims.jti : null;
@@ -252,6 +324,44 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
     c.set("auth", value);
     await next();
   };
+  return Object.assign(middleware as MiddlewareHandler<BearerEnv<V>>, { verifiedTokens });
+}
+
+const HMAC = /^HS(256|384|512)$/;
+
+/** A key resolver answering the secret imported for the token's HMAC algorithm, once each. */
+function hmacResolver(secret: Uint8Array): JWTVerifyGetKey {
+  const imported = new Map<string, Promise<CryptoKey>>();
+  return (header) => {
+    const alg = header.alg ?? "";
+    let k = imported.get(alg);
+    if (!k) {
+      k = crypto.subtle.importKey(
+        "raw",
+        secret as Uint8Array<ArrayBuffer>,
+        { name: "HMAC", hash: `SHA-${alg.slice(2)}` },
+        false,
+        ["verify"],
+      );
+      // A failed import is not remembered: the next request tries again.
+      k.catch(() => imported.delete(alg));
+      imported.set(alg, k);
+    }
+    return k;
+  };
+}
+
+function decodeHeader(segment: string): JWTHeaderParameters {
+  const header: unknown = JSON.parse(new TextDecoder().decode(base64url.decode(segment)));
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new TypeError("the token's header is not an object");
+  }
+  return header as JWTHeaderParameters;
+}
+
+function compactParts(token: string): FlattenedJWSInput {
+  const [header = "", payload = "", signature = ""] = token.split(".");
+  return { protected: header, payload, signature };
 }
 
 /** Marks an `authorize` result as a refusal. */

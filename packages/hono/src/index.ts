@@ -2,6 +2,7 @@ export {
   type AuthOutcome,
   BearerAuthConfigError,
   type BearerAuthInfo,
+  type BearerAuthMiddleware,
   type BearerAuthOptions,
   type BearerEnv,
   bearerAuth,
@@ -16,3 +17,12 @@ export {
   protectedResourceMetadataPath,
   protectedResourceMetadataUrl,
 } from "./protected-resource.ts";
+export {
+  createVerifiedTokens,
+  DEFAULT_VERIFIED_TOKENS_MAX_AGE_SECONDS,
+  DEFAULT_VERIFIED_TOKENS_MAX_ENTRIES,
+  type VerifiedToken,
+  VerifiedTokenCacheConfigError,
+  type VerifiedTokenCacheOptions,
+  type VerifiedTokens,
+} from "./verified-tokens.ts";
