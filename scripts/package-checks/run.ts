@@ -148,6 +148,24 @@ for (const { dir, manifest } of packages) {
       const local = ranges.filter(([, v]) => /^(workspace|file|link|portal):/.test(v));
       if (local.length > 0)
         problem = `packed package.json has local ranges: ${local.map(([k, v]) => `${k}@${v}`).join(", ")}`;
+      const raw = packed as unknown as Record<string, unknown>;
+      for (const field of [
+        "license",
+        "repository",
+        "engines",
+        "sideEffects",
+        "publishConfig",
+        "files",
+      ])
+        if (raw[field] === undefined) problem += `\npackage.json has no "${field}"`;
+      for (const [sub, target] of Object.entries(packed.exports ?? {})) {
+        if (sub === "./package.json") continue;
+        const t = target as Record<string, unknown>;
+        if (typeof t.types !== "string" || !/^\.\/dist\/.*\.d\.ts$/.test(t.types))
+          problem += `\nexports["${sub}"].types should be a dist/*.d.ts file`;
+        if (typeof t.import !== "string" || !t.import.startsWith("./dist/"))
+          problem += `\nexports["${sub}"].import should be a dist/ file`;
+      }
       for (const must of ["dist/index.js", "dist/index.d.ts", "src/index.ts", "README.md"])
         if (!files.has(must)) problem += `\n${must} is not in the tarball`;
       for (const f of files)
