@@ -70,6 +70,23 @@ interface PendingRead extends ReadRequest {
   readonly groups: ReadGroup[];
 }
 
+/** A multi-key command (MGET, DEL, a script) on a slot being migrated answers TRYAGAIN while
+ *  its keys are split between the two nodes (resharding); ioredis retries it by itself, glide
+ *  hands it back. Retried here after a short wait (10 ms doubling to 100 ms, 20 times at most:
+ *  core's timeout ends the wait sooner). */
+const TRY_AGAIN = /TRYAGAIN|TryAgain/;
+
+async function retryTryAgain<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof Error) || !TRY_AGAIN.test(error.message) || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * 2 ** attempt, 100)));
+    }
+  }
+}
+
 /** In-flight units glide charges for one invokeScript (see InFlightLimiter.run). */
 const SCRIPT_WEIGHT = 2;
 
@@ -95,12 +112,14 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
   const now = options.now ?? Date.now;
   handle.warm();
 
-  /** Runs `fn` on the client under the in-flight cap. */
-  const call = <T>(fn: (client: ValkeyClient) => Promise<T>, weight = 1): Promise<T> => {
-    const ready = handle.ready;
-    if (ready) return limiter.run(() => fn(ready), weight);
-    return handle.get().then((client) => limiter.run(() => fn(client), weight));
-  };
+  /** Runs `fn` on the client under the in-flight cap (again after a TRYAGAIN, see
+   *  retryTryAgain). */
+  const call = <T>(fn: (client: ValkeyClient) => Promise<T>, weight = 1): Promise<T> =>
+    retryTryAgain(() => {
+      const ready = handle.ready;
+      if (ready) return limiter.run(() => fn(ready), weight);
+      return handle.get().then((client) => limiter.run(() => fn(client), weight));
+    });
 
   const run = ({ script: name, keys, args }: ScriptCall) =>
     call((c) => c.invokeScript(script(name), { keys, args }), SCRIPT_WEIGHT);
@@ -128,6 +147,10 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
         ? await (c as GlideClusterClient).exec(pipeline as ClusterBatch, false)
         : await (c as GlideClient).exec(pipeline as Batch, false);
       if (!replies) throw new Error(`${PKG}: a read pipeline returned nothing`);
+      // A non-atomic batch hands a command's error back as its reply: a failed ZSCORE must not
+      // read as "not a member", nor a failed MGET as a miss. The whole read fails (a TRYAGAIN
+      // is retried by `call`).
+      for (const reply of replies) if (reply instanceof Error) throw reply;
       return replies;
     });
   const reads = new ReadBatcher<PendingRead>(sendReads, {
