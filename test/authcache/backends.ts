@@ -14,10 +14,10 @@ import {
   type AuthCache,
   type AuthCacheOptions,
   createAuthCache,
-  encodeMessage,
   type InvalidationBus,
   silentLogger,
 } from "@authcache/core";
+import { encodeMessage } from "@authcache/core/adapter";
 import { startServer, type TestServer } from "@authcache/test-servers";
 import { createClient } from "@libsql/client";
 import { Logger as GlideLogger } from "@valkey/valkey-glide";

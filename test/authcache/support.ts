@@ -111,11 +111,11 @@ export function l1Only(options: AuthCacheOptions = {}): AuthCache {
 /** Wraps a bus view so the test sees, in order, every message delivered to the cache. */
 export function recording(view: MemoryBus): {
   bus: import("@authcache/core").InvalidationBus;
-  received: import("@authcache/core").InvalidationMessage[];
+  received: import("@authcache/core/adapter").InvalidationMessage[];
   resets: number;
 } {
   const out = {
-    received: [] as import("@authcache/core").InvalidationMessage[],
+    received: [] as import("@authcache/core/adapter").InvalidationMessage[],
     resets: 0,
     bus: undefined as unknown as import("@authcache/core").InvalidationBus,
   };

@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createAuthCache, type InvalidationBus, silentLogger } from "@authcache/core";
-import { explore, memoryBackend, seedFromEnv } from "./explorer.ts";
+import { caseFromEnv, explore, memoryBackend, seedFromEnv } from "./explorer.ts";
 import { FaultyBus } from "./faults.ts";
 import { ENTITIES, GroundTruth, T0 } from "./model.ts";
 import type { Backend } from "./run.ts";
@@ -15,6 +15,7 @@ import type { Backend } from "./run.ts";
 const FIXED_SEEDS = [13, 1_300_013, 424_242];
 const RUNS = Number(process.env.AUTHCACHE_EXPLORE_RUNS ?? 150);
 const replay = seedFromEnv();
+const oneCase = caseFromEnv();
 const randomSeed = (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const role = ENTITIES.findIndex((x) => x.k === "role");
 
@@ -116,6 +117,15 @@ describe("the explorer's fleet", () => {
 });
 
 describe("staleness explorer (memory, fake clock)", () => {
+  if (oneCase !== undefined) {
+    test("no read breaks the bound: AUTHCACHE_EXPLORE_CASE", async () => {
+      // Examples count among the runs: one run is exactly this case.
+      const out = await explore(memoryBackend, { seed: 0, numRuns: 1, examples: [oneCase] });
+      if (out.failed) console.error(out.report);
+      expect(out.failed ? out.report : "no violation").toBe("no violation");
+    });
+    return;
+  }
   const seeds = replay !== undefined ? [replay.seed] : [...FIXED_SEEDS, randomSeed];
   for (const seed of seeds) {
     const label =

@@ -23,6 +23,13 @@ export interface Totals {
   checked: number;
 }
 
+/** One run's input: what a failure prints and AUTHCACHE_EXPLORE_CASE takes back. */
+export interface Case {
+  readonly instances: number;
+  readonly warm: boolean;
+  readonly actions: readonly Action[];
+}
+
 export interface Outcome {
   readonly backend: string;
   readonly seed: number;
@@ -38,6 +45,8 @@ export interface ExploreOptions {
   readonly path?: string;
   readonly numRuns: number;
   readonly maxActions?: number;
+  /** Sequences run first; they count among `numRuns` (1 run with 1 example runs just it). */
+  readonly examples?: readonly Case[];
   /** Actions left out (see actionArb); default AUTHCACHE_EXPLORE_SKIP. */
   readonly skip?: readonly string[];
   /** Stop generating new runs after this many ms (shrinking still finishes). */
@@ -161,6 +170,9 @@ export async function explore(
     seed: options.seed,
     numRuns: options.numRuns,
     ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
+    examples: (options.examples ?? []).map(
+      (c) => [c.instances, c.warm, [...c.actions]] as [number, boolean, Action[]],
+    ),
     interruptAfterTimeLimit: Number.isFinite(deadline) ? deadline - Date.now() : undefined,
     markInterruptAsFailure: false,
   });
@@ -184,6 +196,7 @@ export async function explore(
       `minimal sequence on ${instances} ${warm ? "warm" : "cold"} instances (then: heal, finish, retry, read everything after maxStaleMs):`,
       formatActions(actions),
       `replay: AUTHCACHE_SEED=${details.seed}:${details.counterexamplePath} make test   (or: cd test && AUTHCACHE_SEED=... bun test explorer)`,
+      `or run just this case: cd test && AUTHCACHE_EXPLORE_CASE='${JSON.stringify({ instances, warm, actions })}' bun test explorer`,
     ].join("\n");
   }
   return {
@@ -194,6 +207,19 @@ export async function explore(
     numRuns: details.numRuns,
     totals,
   };
+}
+
+/** `AUTHCACHE_EXPLORE_CASE` (the JSON a failure prints), or undefined. */
+export function caseFromEnv(): Case | undefined {
+  const raw = process.env.AUTHCACHE_EXPLORE_CASE?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const c = JSON.parse(raw) as Case;
+  if (!Number.isInteger(c.instances) || typeof c.warm !== "boolean" || !Array.isArray(c.actions)) {
+    throw new TypeError(
+      "AUTHCACHE_EXPLORE_CASE must be the JSON a failure prints: { instances, warm, actions }",
+    );
+  }
+  return c;
 }
 
 /** `AUTHCACHE_SEED` as { seed, path }, or undefined. */

@@ -7,15 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
+import { type AuthCache, createAuthCache } from "@authcache/core";
 import {
-  type AuthCache,
-  createAuthCache,
   createKeyCodec,
   ENVELOPE_VERSION,
   encodeEnvelope,
   encodeMessage,
-  type Kind,
-} from "@authcache/core";
+  type EntryKind,
+} from "@authcache/core/adapter";
 import { appendArgs, logKeys, STREAM_SCRIPTS } from "@authcache/redis-protocol";
 import { startServer, type TestServer } from "@authcache/test-servers";
 import fc from "fast-check";
@@ -194,7 +193,7 @@ describe("corrupted and foreign payloads written straight into L2", () => {
   const codec = createKeyCodec({ prefix });
   /** An entry of the current version, kind and identity for `key`, with the value `x` (JSON
    *  text): everything right but the value, so only the kind's shape check can refuse it. */
-  const entry = (key: string, kind: Kind, x: string): string => {
+  const entry = (key: string, kind: EntryKind, x: string): string => {
     const { i } = JSON.parse(encodeEnvelope(key, kind, 0, null, false)) as { i: unknown };
     return `{"v":${ENVELOPE_VERSION},"k":"${kind}","i":${JSON.stringify(i)},"g":0,"x":${x}}`;
   };
@@ -254,7 +253,7 @@ describe("corrupted and foreign payloads written straight into L2", () => {
   test("payloads of the wrong shape for each kind are misses, not values", async () => {
     const c = makeCache(prefix);
     await up(c);
-    const cases: [string, Kind, string, () => Promise<unknown>][] = [
+    const cases: [string, EntryKind, string, () => Promise<unknown>][] = [
       [
         codec.role("victim@x", "t1"),
         "role",

@@ -24,11 +24,10 @@ import {
   type AuthCache,
   type AuthCacheOptions,
   createAuthCache,
-  createKeyCodec,
-  type KeyCodec,
   type Store,
   silentLogger,
 } from "@authcache/core";
+import { createKeyCodec, type KeyCodec } from "@authcache/core/adapter";
 import { startServer, type TestServer } from "@authcache/test-servers";
 import { Logger as GlideLogger } from "@valkey/valkey-glide";
 

@@ -1,4 +1,5 @@
-import { createLogBus, type InvalidationBus, type LogReader } from "@authcache/core";
+import type { InvalidationBus } from "@authcache/core";
+import { createLogBus, type LogReader } from "@authcache/core/adapter";
 import type { Client } from "@libsql/client";
 import { type Connection, connect, type LibsqlConnectionOptions } from "./connection.ts";
 

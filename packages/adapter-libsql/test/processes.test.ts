@@ -1,7 +1,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { createAuthCache, type InvalidationMessage } from "@authcache/core";
+import { createAuthCache } from "@authcache/core";
+import type { InvalidationMessage } from "@authcache/core/adapter";
 import { createClient } from "@libsql/client";
 import { createLibsqlBus, createLibsqlStore } from "../src/index.ts";
 import { tempDir } from "./suite-options.js";

@@ -1,13 +1,12 @@
+import type { BusState, InvalidationBus } from "@authcache/core";
 import {
   type BusHandlers,
-  type BusState,
   createLogBus,
-  type InvalidationBus,
   type LogBus,
   type LogReader,
   type LogTransport,
   type Unsubscribe,
-} from "@authcache/core";
+} from "@authcache/core/adapter";
 import { MemoryLog } from "./memory-log.ts";
 import { unref } from "./unref.ts";
 

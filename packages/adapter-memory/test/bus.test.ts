@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { InvalidationMessage } from "@authcache/core";
+import type { InvalidationMessage } from "@authcache/core/adapter";
 import { createMemoryBus, type MemoryBus } from "../src/index.ts";
 
 const msg = (i: number): InvalidationMessage => ({ type: "user", email: `u${i}@x.com` });

@@ -1,10 +1,6 @@
 import { createHash } from "node:crypto";
-import {
-  createLogBus,
-  type InvalidationBus,
-  type LogReader,
-  type LogTransport,
-} from "@authcache/core";
+import type { InvalidationBus } from "@authcache/core";
+import { createLogBus, type LogReader, type LogTransport } from "@authcache/core/adapter";
 import {
   appendArgs,
   blockMsProblem,

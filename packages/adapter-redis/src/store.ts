@@ -1,4 +1,5 @@
-import type { Fence, MemberCheck, ReadResult, Store } from "@authcache/core";
+import type { Store } from "@authcache/core";
+import type { Fence, MemberCheck, ReadResult } from "@authcache/core/adapter";
 import {
   addMemberCall,
   checkDurability,

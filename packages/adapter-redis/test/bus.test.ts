@@ -2,7 +2,8 @@
 // stream is lost with it), the server down when following starts, a socket killed under the
 // follower, option errors and client ownership.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { BusHandlers, BusState, InvalidationMessage } from "@authcache/core";
+import type { BusState } from "@authcache/core";
+import type { BusHandlers, InvalidationMessage } from "@authcache/core/adapter";
 import { startServer, type TestServer } from "@authcache/test-servers";
 import { Redis } from "ioredis";
 import { createRedisBus, type RedisBus } from "../src/index.ts";

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { controlTransport } from "@authcache/conformance";
-import type { InvalidationBus, InvalidationMessage } from "@authcache/core";
-import { createLogBus } from "@authcache/core";
+import type { InvalidationBus } from "@authcache/core";
+import type { InvalidationMessage } from "@authcache/core/adapter";
+import { createLogBus } from "@authcache/core/adapter";
 import { startServer, type TestServer } from "@authcache/test-servers";
 import { createValkeyBus, createValkeyStore, createValkeyTransport } from "../src/index.ts";
 import "./helpers.ts";

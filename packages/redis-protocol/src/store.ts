@@ -1,4 +1,4 @@
-import type { Fence, MemberCheck, ReadResult } from "@authcache/core";
+import type { Fence, MemberCheck, ReadResult } from "@authcache/core/adapter";
 import type { ScriptName } from "./scripts.ts";
 import { groupBySlot, keySlot, keysBySlot } from "./slot.ts";
 

@@ -14,7 +14,7 @@
  * follower reads with one pipeline, `HMGET meta` then `XREAD BLOCK`, and core's follower
  * (`createLogBus`) resets on a new epoch or any gap.
  */
-import type { LogEntry, LogPosition, LogRead } from "@authcache/core";
+import type { LogEntry, LogPosition, LogRead } from "@authcache/core/adapter";
 
 /** Defaults both adapters use. */
 export const STREAM_DEFAULTS = {

@@ -1,4 +1,4 @@
-import type { LogReader, LogTransport } from "@authcache/core";
+import type { LogReader, LogTransport } from "@authcache/core/adapter";
 
 /** Test controls over a transport's reads, for buses whose connections a test cannot reach
  *  (a cluster client that discovers its nodes by itself). */

@@ -1,5 +1,5 @@
 import { deepStrictEqual } from "node:assert/strict";
-import type { InvalidationMessage } from "@authcache/core";
+import type { InvalidationMessage } from "@authcache/core/adapter";
 import { busTests } from "../define.ts";
 import { waitUntil } from "../wait.ts";
 import { attemptsFor, follow, numbered, numbers } from "./recorder.ts";

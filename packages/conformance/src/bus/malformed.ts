@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { encodeMessage } from "@authcache/core";
+import { encodeMessage } from "@authcache/core/adapter";
 import { busTests } from "../define.ts";
 import { waitUntil } from "../wait.ts";
 import { attemptsFor, follow, numbered, numbers } from "./recorder.ts";

@@ -1,4 +1,5 @@
-import type { BusState, InvalidationBus, InvalidationMessage, Unsubscribe } from "@authcache/core";
+import type { BusState, InvalidationBus } from "@authcache/core";
+import type { InvalidationMessage, Unsubscribe } from "@authcache/core/adapter";
 
 /** One follower's view of the log: every callback, in the order it arrived. */
 export interface Recorder {
