@@ -1,8 +1,9 @@
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { MAX_VALUE_DEPTH, nestedWithin } from "./values.ts";
 
-/** The kinds of entry core stores. */
-export type Kind = "ctx" | "user" | "role" | "teams" | "mem" | "nr";
+/** The tag of a kind of entry (the envelope's `k`: "ctx", "user", "role", "teams", "mem", "nr",
+ *  ...; each kind declares its own, see kinds.ts). */
+export type EntryKind = string;
 
 /** The stored format's version. Entries of any other version (v1 carried no identity) are
  *  misses, counted in `decodeErrors`, and the next fill replaces them. */
@@ -10,7 +11,7 @@ export const ENVELOPE_VERSION = 2;
 
 /** A decoded L2 entry. */
 export interface Envelope {
-  readonly kind: Kind;
+  readonly kind: EntryKind;
   /** The global generation (`gen:all`) read before the value was loaded. */
   readonly g: number;
   /** The team generation read before a role was loaded (roles only). */
@@ -33,14 +34,20 @@ export interface EnvelopeCodec {
   readonly authenticated: boolean;
   /** The stored string for `value` under `key`. Throws only if `value` is not
    *  JSON-serialisable (callers pass values they copied and checked). */
-  encode(key: string, kind: Kind, g: number, value: unknown, absent: boolean, t?: number): string;
+  encode(
+    key: string,
+    kind: EntryKind,
+    g: number,
+    value: unknown,
+    absent: boolean,
+    t?: number,
+  ): string;
   /** The entry, or undefined (never a throw) for anything that is not an entry of this
    *  version, of `kind`, written for `key` (and authentic, with a secret), whose value is
    *  nested at most {@link MAX_VALUE_DEPTH} + 1 deep (a context holds a user one level down). */
-  decode(raw: string, key: string, kind: Kind): Envelope | undefined;
+  decode(raw: string, key: string, kind: EntryKind): Envelope | undefined;
 }
 
-const KINDS = new Set<string>(["ctx", "user", "role", "teams", "mem", "nr"]);
 /** `{"m":"` + 22 characters of base64url (128 bits) + `",`. */
 const MAC_CHARS = 22;
 const MAC_HEAD = '{"m":"';
@@ -89,7 +96,7 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
 
   const body = (
     key: string,
-    kind: Kind,
+    kind: EntryKind,
     g: number,
     value: unknown,
     absent: boolean,
@@ -100,7 +107,12 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
   };
 
   /** `bound`: the key is already bound by a verified authenticator (no identity check). */
-  const parse = (json: string, key: string, kind: Kind, bound: boolean): Envelope | undefined => {
+  const parse = (
+    json: string,
+    key: string,
+    kind: EntryKind,
+    bound: boolean,
+  ): Envelope | undefined => {
     let o: unknown;
     try {
       o = JSON.parse(json);
@@ -109,7 +121,7 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
     }
     if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
     const e = o as Record<string, unknown>;
-    if (e.v !== ENVELOPE_VERSION || e.k !== kind || !KINDS.has(kind)) return undefined;
+    if (e.v !== ENVELOPE_VERSION || e.k !== kind) return undefined;
     if (typeof e.i !== "number" || (!bound && e.i !== entryIdentity(key))) return undefined;
     if (typeof e.g !== "number" || !Number.isSafeInteger(e.g) || e.g < 0) return undefined;
     if (e.t !== undefined && (typeof e.t !== "number" || !Number.isSafeInteger(e.t) || e.t < 0)) {
@@ -155,7 +167,7 @@ const plain = createEnvelopeCodec();
  *  key), or `"a":1` instead of `x` for a known-absent entry (and `"t":t` after `g` for a role). */
 export function encodeEnvelope(
   key: string,
-  kind: Kind,
+  kind: EntryKind,
   g: number,
   value: unknown,
   absent: boolean,
@@ -165,6 +177,6 @@ export function encodeEnvelope(
 }
 
 /** {@link EnvelopeCodec.decode} without an authenticator. */
-export function decodeEnvelope(raw: string, key: string, kind: Kind): Envelope | undefined {
+export function decodeEnvelope(raw: string, key: string, kind: EntryKind): Envelope | undefined {
   return plain.decode(raw, key, kind);
 }

@@ -1,74 +1,95 @@
 /**
- * Pair spaces of the L1 (see L1Cache.getPair): entries looked up by two identifiers without
- * building a key string. The strings of `localKey` stay the identity of every entry for
- * singleflight and the get-then-set tickets (built on a miss only).
- * - CTX: (email, jti) for a context with a jti. A context without a jti is the flat
- *   `localKey.ctx(email, undefined)`, so it never meets any real jti, "" included.
- * - USER: (email, "u") the user record, (email, "T" | "t") its team lists.
- * - ROLE: (email, teamId).
- * - JTI: (jti, "n") the "not revoked" entry.
+ * Where an entry lives in L1, and the owner tags invalidations find it by. Nothing here leaves
+ * the process: no escaping, only injectivity.
  */
-export const localSpace = {
-  CTX: 0,
-  USER: 1,
-  ROLE: 2,
-  JTI: 3,
-} as const;
-
-/** The `sub` of a USER-space pair. */
-export const userSub = {
-  user: "u",
-  teams: (includePersonal: boolean): string => (includePersonal ? "T" : "t"),
-} as const;
-
-/** The `sub` of the JTI-space pair holding "not revoked". */
-export const NOT_REVOKED_SUB = "n";
 
 /**
- * L1 keys and owner tags. They never leave the process, so they need no escaping, only
- * injectivity: one kind letter, then length-prefixed identifiers (the last one runs to the end).
+ * The L1 spaces. Every entry is addressed by a pair (`group`, `sub`) in one space (see
+ * L1Cache.getPair): a hit looks the entry up by the identifiers it was asked for, without
+ * building or hashing a joined key string.
  */
-export const localKey = {
-  ctx: (email: string, jti: string | undefined): string =>
-    jti === undefined ? `c${email.length}:${email}` : `c${email.length}:${email}|${jti}`,
-  user: (email: string): string => `u${email}`,
-  role: (email: string, teamId: string): string => `r${email.length}:${email}${teamId}`,
-  teams: (email: string, includePersonal: boolean): string =>
-    `${includePersonal ? "T" : "t"}${email}`,
-  /** `teamIds` sorted and de-duplicated. */
-  mem: (email: string, teamIds: readonly string[]): string => {
-    let k = `m${email.length}:${email}`;
-    for (const t of teamIds) k += `${t.length}:${t}`;
-    return k;
-  },
-  nr: (jti: string): string => `n${jti}`,
-};
+export const L1_SPACE = {
+  /** (email, jti): a token's context. */
+  CONTEXT: 0,
+  /** (email, ""): a context asked without a jti (never meets any jti, "" included). */
+  CONTEXT_WITHOUT_JTI: 1,
+  /** (email, sub): the user record ("u") and the user's lists ("T"/"t" team ids, "O"/"o"
+   *  team records; upper case: personal team included). */
+  USER: 2,
+  /** (email, teamId): a role. */
+  ROLE: 3,
+  /** (email, team ids): a membership check (see {@link teamIdsSub}). */
+  MEMBERSHIP: 4,
+  /** (jti, "n"): "not revoked". */
+  JTI: 5,
+} as const;
 
-/** Owner tags of L1 entries, so one invalidation drops a group without scanning. */
-export const localTag = {
-  ctxOfUser: (email: string): string => `C${email}`,
-  rolesOfUser: (email: string): string => `R${email}`,
-  memOfUser: (email: string): string => `M${email}`,
-  /** Contexts and the "not revoked" entry of one jti. */
-  jti: (jti: string): string => `J${jti}`,
-  rolesOfTeam: (teamId: string): string => `G${teamId}`,
-};
+export type L1Space = (typeof L1_SPACE)[keyof typeof L1_SPACE];
+
+/** One entry's L1 address. */
+export interface L1Address {
+  readonly space: L1Space;
+  readonly group: string;
+  readonly sub: string;
+}
+
+/** The identity of an entry as one string (for singleflight and the kept get misses): the
+ *  space, then the length-prefixed group, then the sub. Built on an L1 miss only. */
+export function addressKey(a: L1Address): string {
+  return `${a.space}${a.group.length}:${a.group}${a.sub}`;
+}
+
+/** The sub of a membership check: the canonical (sorted, de-duplicated) ids, length-prefixed. */
+export function teamIdsSub(teamIds: readonly string[]): string {
+  let sub = "";
+  for (const t of teamIds) sub += `${t.length}:${t}`;
+  return sub;
+}
 
 /**
- * Owner tags by hashed identifier (`KeyCodec.id` under `hashIdentifiers`), added to every L1
- * entry when the option is on, so an entry read off the log (which then names identifiers only
- * by their HMAC) finds what it drops. They start with `h`, which no tag of {@link localTag}
- * does; hashes are fixed-length base64url, so `.` separates two of them unambiguously.
+ * The owner tags of L1 entries: every entry carries the tags of what it is about, and an
+ * invalidation drops every entry carrying one of its tags (see invalidations.ts). The same
+ * names serve the identifiers as given (`localTags`) and, under `hashIdentifiers`, their HMACs
+ * (the tags log entries carrying hashed identifiers are applied by).
  */
-export const hashedTag = {
-  /** The user record (`user` drops it with {@link hashedTag.derived}). */
-  user: (email: string): string => `hu${email}`,
-  /** Every other entry of the user: team lists, contexts, roles, membership checks. */
-  derived: (email: string): string => `hd${email}`,
-  teams: (email: string): string => `ht${email}`,
-  mem: (email: string): string => `hm${email}`,
-  role: (email: string, teamId: string): string => `hr${email}.${teamId}`,
-  rolesOfTeam: (teamId: string): string => `hg${teamId}`,
-  /** Contexts and the "not revoked" entry of one jti. */
-  jti: (jti: string): string => `hj${jti}`,
-};
+export interface Tags {
+  /** The user record. */
+  user(email: string): string;
+  /** Every other entry of the user: contexts, roles, team lists, membership checks. */
+  derived(email: string): string;
+  /** The user's team lists (ids and records). */
+  teamLists(email: string): string;
+  /** The user's membership checks. */
+  membership(email: string): string;
+  /** One role of the user in one team. */
+  role(email: string, teamId: string): string;
+  /** Every user's role in one team. */
+  teamRoles(teamId: string): string;
+  /** The contexts and the "not revoked" entry of one jti. */
+  jti(jti: string): string;
+}
+
+/** The tags under prefix `p` ("l" local, "h" hashed: they never meet) of identifiers mapped by
+ *  `id`. Length prefixes keep two-identifier tags injective. */
+export function tagsOf(p: string, id: (identifier: string) => string): Tags {
+  return {
+    user: (email) => `${p}u${id(email)}`,
+    derived: (email) => `${p}d${id(email)}`,
+    teamLists: (email) => `${p}t${id(email)}`,
+    membership: (email) => `${p}m${id(email)}`,
+    role: (email, teamId) => {
+      const e = id(email);
+      return `${p}r${e.length}:${e}${id(teamId)}`;
+    },
+    teamRoles: (teamId) => `${p}g${id(teamId)}`,
+    jti: (jti) => `${p}j${id(jti)}`,
+  };
+}
+
+const same = (s: string): string => s;
+
+/** Tags by the identifiers as given. */
+export const localTags: Tags = tagsOf("l", same);
+
+/** Tags by hashed identifier, for a log entry whose identifiers are hashed already. */
+export const hashedMessageTags: Tags = tagsOf("h", same);

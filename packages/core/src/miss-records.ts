@@ -1,4 +1,5 @@
-import type { Plan, Ticket } from "./engine.ts";
+import type { Plan } from "./kind.ts";
+import type { Ticket } from "./tiers.ts";
 
 /**
  * The get misses of the last {@link MISS_WINDOW_MS}, per entry, for the `set*` that usually
@@ -32,7 +33,7 @@ export interface Fences {
 
 interface MissRecord {
   /** What invalidations are matched against (kind, email, teamId, jti). */
-  readonly plan: Plan;
+  readonly plan: Plan<unknown>;
   /** The latest miss of the entry (either kind below); the record ages out after it. */
   lastMissAt: number;
   /** The latest miss that an applied invalidation touching the entry followed. */
@@ -72,7 +73,7 @@ export class MissRecords {
   /** Keeps the miss whose lookup `ticket` tracked (its fences and whether an invalidation
    *  overlapped it). */
   add(ticket: Ticket, now: number): void {
-    const key = ticket.plan.l1Key;
+    const key = ticket.plan.key;
     const at = ticket.createdAt;
     let r = this.records.get(key);
     if (r !== undefined) {
@@ -108,7 +109,7 @@ export class MissRecords {
 
   /** An invalidation matching `match` was applied here: every kept miss of a matching entry is
    *  now one that an invalidation followed. */
-  markStale(match: (t: { readonly plan: Plan }) => boolean): void {
+  markStale(match: (t: { readonly plan: Plan<unknown> }) => boolean): void {
     this.seq++;
     for (const r of this.records.values()) {
       if (r.live !== undefined && match(r)) {

@@ -22,24 +22,22 @@ export class SingleFlight<T, Tag = unknown> {
 
   /** Returns the in-flight promise for `key`, or starts `fn` (remembering `tag` for
    *  {@link detach}) and shares it until it settles or is detached. */
-  run(key: string, fn: () => Promise<T>, tag?: Tag): Promise<T> {
+  run<R extends T>(key: string, fn: () => Promise<R>, tag?: Tag): Promise<R> {
     const running = this.flights.get(key);
-    if (running !== undefined) return running.promise;
-    let p: Promise<T>;
+    // One key is one entry: every call of it yields the same type.
+    if (running !== undefined) return running.promise as Promise<R>;
+    let p: Promise<R>;
     try {
       p = fn();
     } catch (e) {
       p = Promise.reject(e);
     }
-    const flight: Flight<T, Tag> = {
-      promise: p.finally(() => {
-        if (this.flights.get(key) === flight) this.flights.delete(key);
-      }),
-      tag,
-      startedAt: this.now(),
-    };
+    const promise = p.finally(() => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+    });
+    const flight: Flight<T, Tag> = { promise, tag, startedAt: this.now() };
     this.flights.set(key, flight);
-    return flight.promise;
+    return promise;
   }
 
   /** Detaches the call in flight for `key` if it started before `time`. Returns whether it

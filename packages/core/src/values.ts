@@ -112,23 +112,24 @@ function jsonCopy(value: unknown, argument: string): unknown {
 }
 
 /** A frozen, redacted copy of a user record; TypeError naming `argument` if it is not one. */
-export function copyUser(
+export function copyUser<U extends object = UserRecord>(
   user: unknown,
   redact: readonly string[],
   argument: string,
-): Readonly<UserRecord> {
+): Readonly<U> {
   if (!isPlainObject(user)) throw typeError(argument, "a plain object", user);
   const copy = jsonCopy(user, argument) as UserRecord;
   for (const field of redact) delete copy[field];
-  return deepFreeze(copy);
+  // A plain JSON object: the application's U by its own declaration (core cannot check it).
+  return deepFreeze(copy) as Readonly<U>;
 }
 
 /** A frozen copy of a context; TypeError naming `argument` for the wrong shape. */
-export function copyContext(
+export function copyContext<U extends object = UserRecord>(
   ctx: unknown,
   redact: readonly string[],
   argument: string,
-): AuthContext<UserRecord> {
+): AuthContext<U> {
   if (!isPlainObject(ctx)) throw typeError(argument, "an object", ctx);
   const { user, personalTeamId, isTokenRevoked } = ctx;
   if (user !== null && !isPlainObject(user)) {
@@ -145,7 +146,7 @@ export function copyContext(
     throw typeError(`${argument}.isTokenRevoked`, "a boolean", isTokenRevoked);
   }
   return Object.freeze({
-    user: user === null ? null : copyUser(user, redact, `${argument}.user`),
+    user: user === null ? null : copyUser<U>(user, redact, `${argument}.user`),
     personalTeamId: personalTeamId ?? null,
     isTokenRevoked: isTokenRevoked === true,
   });
@@ -153,16 +154,23 @@ export function copyContext(
 
 /** Takes a user record decoded from L2 (a fresh object nobody else holds): checks its shape,
  *  removes the redacted fields, freezes it. No copy. Throws a TypeError for the wrong shape. */
-export function adoptUser(v: unknown, redact: readonly string[]): Readonly<UserRecord> {
+export function adoptUser<U extends object = UserRecord>(
+  v: unknown,
+  redact: readonly string[],
+): Readonly<U> {
   if (!isPlainObject(v)) throw typeError("stored user", "a plain object", v);
   if (!nestedWithin(v, MAX_VALUE_DEPTH)) throw typeError("stored user", JSON_ONLY, v);
   for (const field of redact) delete v[field];
-  return deepFreeze(v);
+  // Written by a fill of this cache's U (the envelope is bound to its key and kind).
+  return deepFreeze(v) as Readonly<U>;
 }
 
 /** {@link copyContext} for a context decoded from L2 (a fresh object nobody else holds): the
  *  same checks and redaction, without the copy. Throws a TypeError for the wrong shape. */
-export function adoptContext(v: unknown, redact: readonly string[]): AuthContext<UserRecord> {
+export function adoptContext<U extends object = UserRecord>(
+  v: unknown,
+  redact: readonly string[],
+): AuthContext<U> {
   if (!isPlainObject(v)) throw typeError("stored context", "an object", v);
   const { user, personalTeamId, isTokenRevoked } = v;
   if (user !== null && !isPlainObject(user)) {
@@ -179,7 +187,7 @@ export function adoptContext(v: unknown, redact: readonly string[]): AuthContext
     throw typeError("stored context.isTokenRevoked", "a boolean", isTokenRevoked);
   }
   return Object.freeze({
-    user: user === null ? null : adoptUser(user, redact),
+    user: user === null ? null : adoptUser<U>(user, redact),
     personalTeamId: personalTeamId ?? null,
     isTokenRevoked: isTokenRevoked === true,
   });

@@ -1,16 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
-  createAuthCache,
   createEnvelopeCodec,
   createKeyCodec,
   decodeEnvelope,
   ENVELOPE_VERSION,
   encodeEnvelope,
   entryIdentity,
-  MAX_VALUE_DEPTH,
-  silentLogger,
-} from "../src/index.ts";
+} from "../src/adapter.ts";
+import { createAuthCache, MAX_VALUE_DEPTH, silentLogger } from "../src/index.ts";
 import { MapStore } from "./support/map-store.ts";
 
 const KEY = "authcache:user:{a%40x}";

@@ -7,9 +7,9 @@ import {
   type LogEntry,
   type LogRead,
   type LogTransport,
-  MAX_LOG_ENTRY_BYTES,
   type ResetCause,
-} from "../src/index.ts";
+} from "../src/adapter.ts";
+import { MAX_LOG_ENTRY_BYTES } from "../src/index.ts";
 
 const msg = (i: number): InvalidationMessage => ({ type: "user", email: `u${i}@x.com` });
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { CircuitOpenError, Guard, StoreError, silentLogger, TimeoutError } from "../src/index.ts";
+import { Guard } from "../src/guard.ts";
+import { CircuitOpenError, StoreError, silentLogger, TimeoutError } from "../src/index.ts";
 
 function makeGuard(clock: { t: number }, failures = 3) {
   return new Guard({

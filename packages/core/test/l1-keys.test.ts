@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createAuthCache, L1Cache, silentLogger } from "../src/index.ts";
+import { createAuthCache, silentLogger } from "../src/index.ts";
+import { L1Cache } from "../src/l1-cache.ts";
 
 const ctx = (email: string, team: string) => ({
   user: { email },

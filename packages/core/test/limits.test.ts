@@ -4,10 +4,9 @@
  * 7 and 8.
  */
 import { describe, expect, test } from "bun:test";
+import { createKeyCodec, encodeEnvelope } from "../src/adapter.ts";
 import {
   createAuthCache,
-  createKeyCodec,
-  encodeEnvelope,
   MAX_DELAY_MS,
   MAX_LIFETIME_MS,
   MAX_VALUE_DEPTH,

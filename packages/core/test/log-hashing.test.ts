@@ -1,13 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { createKeyCodec, encodeMessage } from "../src/adapter.ts";
 import {
   type AuthCache,
   type AuthCacheOptions,
   createAuthCache,
-  createKeyCodec,
-  encodeMessage,
-  percentEncode,
   silentLogger,
 } from "../src/index.ts";
+import { percentEncode } from "../src/key-codec.ts";
 import { ManualBus, MapStore } from "./support/map-store.ts";
 
 const EMAIL = "alice.secret@example.com";

@@ -4,11 +4,10 @@ import {
   decodeMessage,
   encodeMessage,
   type InvalidationMessage,
-  MAX_IDENTIFIER_LENGTH,
-  MAX_LOG_ENTRY_BYTES,
   REVOCATION_BATCH_BYTES,
   type RevokedToken,
-} from "../src/index.ts";
+} from "../src/adapter.ts";
+import { MAX_IDENTIFIER_LENGTH, MAX_LOG_ENTRY_BYTES } from "../src/index.ts";
 import { revocationEntries } from "../src/message.ts";
 
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");

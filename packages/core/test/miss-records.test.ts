@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import type { Plan, Ticket } from "../src/engine.ts";
+import type { Plan } from "../src/kind.ts";
 import { MISS_RECORDS_MAX, MISS_WINDOW_MS, MissRecords } from "../src/miss-records.ts";
+import type { Ticket } from "../src/tiers.ts";
 
-function plan(key: string, email = key): Plan {
-  return { kind: "user", l1Key: key, email } as unknown as Plan;
+function plan(key: string): Plan<unknown> {
+  return { tag: "user", key, owners: [] } as unknown as Plan<unknown>;
 }
 
 function miss(key: string, at: number, fences: Partial<Ticket> = {}): Ticket {
@@ -20,7 +21,7 @@ function miss(key: string, at: number, fences: Partial<Ticket> = {}): Ticket {
   };
 }
 
-const byKey = (key: string) => (t: { readonly plan: Plan }) => t.plan.l1Key === key;
+const byKey = (key: string) => (t: { readonly plan: Plan<unknown> }) => t.plan.key === key;
 
 describe("MissRecords", () => {
   test("a set is judged by the oldest kept miss's fences, refused after a matching invalidation, free once the misses age out", () => {

@@ -1,14 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { Engine } from "../src/engine.ts";
 import {
   BusError,
   createAuthCache,
   InvalidationError,
-  type InvalidationMessage,
   MAX_IDENTIFIER_LENGTH,
   silentLogger,
 } from "../src/index.ts";
+import { Invalidator } from "../src/invalidator.ts";
 import { resolveOptions } from "../src/options.ts";
+import { Tiers } from "../src/tiers.ts";
 import { ManualBus, MapStore } from "./support/map-store.ts";
 
 const REVOKED = { user: null, personalTeamId: null, isTokenRevoked: true };
@@ -113,9 +113,9 @@ describe("syncRevokedTokens reaches every instance (issue 13, defect 5)", () => 
 describe("publish refuses an entry a follower would drop (issue 13, defect 6)", () => {
   test("the bus is not called, its breaker counts nothing, and the invalidation rejects naming the limit", async () => {
     const bus = new ManualBus();
-    const e = new Engine(resolveOptions({ bus, logger: silentLogger }));
-    const huge: InvalidationMessage = { type: "user", email: "\u0000".repeat(180_000) };
-    const error = await e.invalidate("invalidateUser", huge, []).catch((x: unknown) => x);
+    const e = new Invalidator(new Tiers(resolveOptions({ bus, logger: silentLogger })));
+    const huge = { type: "user" as const, email: "\u0000".repeat(180_000) };
+    const error = await e.invalidate("invalidateUser", huge).catch((x: unknown) => x);
     expect(error).toBeInstanceOf(InvalidationError);
     const cause = (error as InvalidationError).cause as BusError;
     expect(cause).toBeInstanceOf(BusError);
@@ -124,6 +124,5 @@ describe("publish refuses an entry a follower would drop (issue 13, defect 6)", 
     expect(bus.log).toEqual([]);
     expect(e.busGuard?.failures).toBe(0);
     expect(e.busGuard?.state).toBe("closed");
-    e.shutdown();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { SingleFlight } from "../src/index.ts";
+import { SingleFlight } from "../src/singleflight.ts";
 
 describe("SingleFlight", () => {
   test("concurrent calls of one key share one run; other keys run separately", async () => {

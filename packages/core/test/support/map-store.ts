@@ -1,14 +1,12 @@
 import type {
   BusHandlers,
-  BusState,
   Fence,
-  InvalidationBus,
   InvalidationMessage,
   MemberCheck,
   ReadResult,
-  Store,
   Unsubscribe,
-} from "../../src/index.ts";
+} from "../../src/adapter.ts";
+import type { BusState, InvalidationBus, Store } from "../../src/index.ts";
 
 /** A minimal Map-backed Store for core's own tests (core may not import an adapter). */
 export class MapStore implements Store {

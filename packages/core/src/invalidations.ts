@@ -1,0 +1,221 @@
+/**
+ * One entry per invalidation message: what it deletes in L2, what it drops in L1, and so which
+ * reads in flight it makes stale. `invalidate*` (the local side: engine.invalidate) and a
+ * follower applying the log (the remote side: engine.apply) read the same entry.
+ *
+ * L1 works by owner tags: every entry carries the tags of what it is about (its kind's
+ * `owners`), and a message drops every entry carrying one of its {@link Invalidation.tags};
+ * the tickets, kept misses and loads in flight of those entries turn stale. L2 works by the
+ * phases of {@link Invalidation.l2}: the user's fence (or the team's generation) is bumped
+ * first, so a fill that raced it is refused, then keys and owner indexes are dropped together.
+ *
+ * The log's wire names are older than these names and stay as they are (followers of either
+ * version read each other); {@link invalidationOf} maps them, here and only here:
+ * `team` = userTeamEntries, `teams` = userTeamLists, `role` = userRole, `revoke` = revocation,
+ * `revokeMany` = revocations.
+ */
+import type { InvalidationMessage, RevokedToken, Store } from "./contracts.ts";
+import type { KeyCodec, UserOwnerKind } from "./key-codec.ts";
+import type { Tags } from "./l1-address.ts";
+
+/** One step of an invalidation's L2 work. */
+export type StoreStep = (store: Store) => Promise<unknown>;
+
+/** How long a fence or team generation counter lives after its last bump. */
+export const FENCE_LIFETIME_MS = 86_400_000;
+/** Store calls a batch of revocations keeps in flight at once. */
+export const REVOCATION_CONCURRENCY = 16;
+
+type Message<T extends InvalidationMessage["type"]> = Extract<InvalidationMessage, { type: T }>;
+
+/** What one kind of message does. */
+export interface Invalidation<M extends InvalidationMessage> {
+  /** The L1 owner tags it drops (built with `t`: local, or by hashed identifier). */
+  tags(m: M, t: Tags): string[];
+  /** Its L2 work, in phases (each phase's steps run concurrently). */
+  l2(m: M, c: KeyCodec, now: number): StoreStep[][];
+  /** The revocations it records, each until its deadline (`retainUntil` when none is known). */
+  revokes(m: M, retainUntil: number): RevokedToken[];
+  /** The log form of `m` under `hashIdentifiers`: every identifier mapped by `h`. */
+  hashed(m: M, h: (identifier: string) => string, keyId: string): M;
+}
+
+const none = (): RevokedToken[] => [];
+
+/** Bump the user's fence, then drop the given owner indexes and keys together. */
+function userPhases(
+  c: KeyCodec,
+  now: number,
+  email: string,
+  owners: readonly UserOwnerKind[],
+  keys: readonly string[],
+): StoreStep[][] {
+  const fence = c.fence(email);
+  const drops: StoreStep[] = owners.map((kind) => {
+    const owner = c.userOwner(email, kind);
+    return (s) => s.deleteOwner(owner);
+  });
+  if (keys.length > 0) drops.push((s) => s.deleteMany([...keys]));
+  return [[(s) => s.incr(fence, now + FENCE_LIFETIME_MS)], drops];
+}
+
+/** The L2 keys of a user's team lists. */
+const teamListKeys = (c: KeyCodec, email: string): string[] => [
+  c.teams(email, true),
+  c.teams(email, false),
+];
+
+/** Everything cached about a user (`invalidateUser`). */
+export const user: Invalidation<Message<"user">> = {
+  tags: (m, t) => [t.user(m.email), t.derived(m.email)],
+  l2: (m, c, now) =>
+    userPhases(
+      c,
+      now,
+      m.email,
+      ["ctx", "role", "mem"],
+      [c.user(m.email), ...teamListKeys(c, m.email)],
+    ),
+  revokes: none,
+  hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
+};
+
+/** Every entry derived from a user's teams: contexts, roles, team lists, membership checks
+ *  (`invalidateTeam`; wire name `team`). */
+export const userTeamEntries: Invalidation<Message<"team">> = {
+  tags: (m, t) => [t.derived(m.email)],
+  l2: (m, c, now) => userPhases(c, now, m.email, ["ctx", "role", "mem"], teamListKeys(c, m.email)),
+  revokes: none,
+  hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
+};
+
+/** A user's team lists (`invalidateUserTeams`; wire name `teams`). */
+export const userTeamLists: Invalidation<Message<"teams">> = {
+  tags: (m, t) => [t.teamLists(m.email)],
+  l2: (m, c, now) => userPhases(c, now, m.email, [], teamListKeys(c, m.email)),
+  revokes: none,
+  hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
+};
+
+/** A user's membership checks (`invalidateTeamMembership`). */
+export const membership: Invalidation<Message<"membership">> = {
+  tags: (m, t) => [t.membership(m.email)],
+  l2: (m, c, now) => userPhases(c, now, m.email, ["mem"], []),
+  revokes: none,
+  hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
+};
+
+/** One role of one user (`invalidateUserRole`; wire name `role`). */
+export const userRole: Invalidation<Message<"role">> = {
+  tags: (m, t) => [t.role(m.email, m.teamId)],
+  l2: (m, c, now) => userPhases(c, now, m.email, [], [c.role(m.email, m.teamId)]),
+  revokes: none,
+  hashed: (m, h, keyId) => ({
+    type: m.type,
+    email: h(m.email),
+    teamId: h(m.teamId),
+    hashed: keyId,
+  }),
+};
+
+/** Every user's role in one team (`invalidateTeamRoles`): its generation first (every role
+ *  entry written before is dead, wherever it is), then its owner index. */
+export const teamRoles: Invalidation<Message<"teamRoles">> = {
+  tags: (m, t) => [t.teamRoles(m.teamId)],
+  l2: (m, c, now) => {
+    const gen = c.teamGeneration(m.teamId);
+    const owner = c.teamOwner(m.teamId);
+    return [[(s) => s.incr(gen, now + FENCE_LIFETIME_MS)], [(s) => s.deleteOwner(owner)]];
+  },
+  revokes: none,
+  hashed: (m, h, keyId) => ({ type: m.type, teamId: h(m.teamId), hashed: keyId }),
+};
+
+/** One token revoked (`invalidateRevocation`; wire name `revoke`): into the revoked sets, its
+ *  contexts and "not revoked" entry dropped. `expiresAt` is always set by core. */
+export const revocation: Invalidation<Message<"revoke">> = {
+  tags: (m, t) => [t.jti(m.jti)],
+  l2: (m, c, now) => {
+    const set = c.revoked();
+    const member = c.revokedMember(m.jti);
+    const nr = c.notRevoked(m.jti);
+    const until = m.expiresAt ?? now;
+    return [[(s) => s.addMember(set, member, until), (s) => s.deleteMany([nr])]];
+  },
+  revokes: (m, retainUntil) => [{ jti: m.jti, expiresAt: m.expiresAt ?? retainUntil }],
+  hashed: (m, h, keyId) =>
+    m.expiresAt === undefined
+      ? { type: m.type, jti: h(m.jti), hashed: keyId }
+      : { type: m.type, jti: h(m.jti), expiresAt: m.expiresAt, hashed: keyId },
+};
+
+/** Many tokens revoked (`syncRevokedTokens`; wire name `revokeMany`): into the revoked set
+ *  {@link REVOCATION_CONCURRENCY} at a time. */
+export const revocations: Invalidation<Message<"revokeMany">> = {
+  tags: (m, t) => m.revocations.map((r) => t.jti(r.jti)),
+  l2: (m, c) => {
+    const set = c.revoked();
+    const phases: StoreStep[][] = [];
+    for (let i = 0; i < m.revocations.length; i += REVOCATION_CONCURRENCY) {
+      phases.push(
+        m.revocations.slice(i, i + REVOCATION_CONCURRENCY).map((r) => {
+          const member = c.revokedMember(r.jti);
+          return (s: Store) => s.addMember(set, member, r.expiresAt);
+        }),
+      );
+    }
+    return phases;
+  },
+  revokes: (m) => [...m.revocations],
+  hashed: (m, h, keyId) => ({
+    type: m.type,
+    revocations: m.revocations.map((r) => ({ jti: h(r.jti), expiresAt: r.expiresAt })),
+    hashed: keyId,
+  }),
+};
+
+/** A message with its table entry, ready to apply (the entry's functions bound to it). */
+export interface BoundInvalidation {
+  readonly message: Exclude<InvalidationMessage, { type: "all" }>;
+  tags(t: Tags): string[];
+  l2(c: KeyCodec, now: number): StoreStep[][];
+  revokes(retainUntil: number): RevokedToken[];
+  hashed(h: (identifier: string) => string, keyId: string): InvalidationMessage;
+}
+
+function bind<M extends Exclude<InvalidationMessage, { type: "all" }>>(
+  entry: Invalidation<M>,
+  m: M,
+): BoundInvalidation {
+  return {
+    message: m,
+    tags: (t) => entry.tags(m, t),
+    l2: (c, now) => entry.l2(m, c, now),
+    revokes: (retainUntil) => entry.revokes(m, retainUntil),
+    hashed: (h, keyId) => entry.hashed(m, h, keyId),
+  };
+}
+
+/** The table entry of a message, by its wire type (`all`, which clears everything, has none). */
+export function invalidationOf(
+  m: Exclude<InvalidationMessage, { type: "all" }>,
+): BoundInvalidation {
+  switch (m.type) {
+    case "user":
+      return bind(user, m);
+    case "team":
+      return bind(userTeamEntries, m);
+    case "teams":
+      return bind(userTeamLists, m);
+    case "membership":
+      return bind(membership, m);
+    case "role":
+      return bind(userRole, m);
+    case "teamRoles":
+      return bind(teamRoles, m);
+    case "revoke":
+      return bind(revocation, m);
+    case "revokeMany":
+      return bind(revocations, m);
+  }
+}

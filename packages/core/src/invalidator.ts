@@ -1,0 +1,211 @@
+import type { InvalidationMessage, RevokedToken } from "./contracts.ts";
+import { type AuthCacheError, BusError, InvalidationError, StoreError } from "./errors.ts";
+import { Guard } from "./guard.ts";
+import {
+  type BoundInvalidation,
+  invalidationOf,
+  revocations,
+  type StoreStep,
+} from "./invalidations.ts";
+import { hashedMessageTags, localTags } from "./l1-address.ts";
+import { encodeMessage, revocationEntries } from "./message.ts";
+import type { Tiers } from "./tiers.ts";
+
+/**
+ * Applies invalidations to this instance (from `invalidate*` and from the log) and sends them
+ * to L2 and the log, by the table of invalidations.ts. Order of a local invalidation: apply
+ * here, L2 phases, publish, apply again (anything that raced the first pass is dropped).
+ */
+export class Invalidator {
+  readonly busGuard: Guard | undefined;
+
+  constructor(private readonly tiers: Tiers) {
+    const { bus, timeoutMs, breaker, now, logger } = tiers.o;
+    if (bus !== undefined) {
+      this.busGuard = new Guard({
+        target: `bus ${bus.name}`,
+        timeoutMs,
+        breaker,
+        now,
+        logger,
+        wrap: (op, cause) => new BusError(op, bus.name, { cause }),
+      });
+    }
+  }
+
+  /** Applies one message to L1, the revoked sets and the reads in flight. Idempotent. */
+  apply(m: InvalidationMessage): void {
+    const tiers = this.tiers;
+    if (m.type === "all") {
+      tiers.flush();
+      return;
+    }
+    const entry = invalidationOf(m);
+    const now = tiers.o.now();
+    const retainUntil = tiers.revocations.retainUntil(now);
+    let tags: string[];
+    if (m.hashed === undefined) {
+      tags = entry.tags(localTags);
+      for (const r of entry.revokes(retainUntil)) tiers.revocations.add(r.jti, r.expiresAt, now);
+    } else if (m.hashed === tiers.codec.keyId) {
+      // Identifiers hashed with our key: found by the tags by hashed identifier.
+      tags = entry.tags(hashedMessageTags);
+      for (const r of entry.revokes(retainUntil)) {
+        tiers.revocations.addHeard(r.jti, r.expiresAt, now);
+      }
+    } else {
+      this.unreadable(m);
+      return;
+    }
+    for (const tag of tags) tiers.l1.deleteOwner(tag);
+    tiers.markStale(new Set(tags));
+  }
+
+  /**
+   * A local invalidation: applies `message` here, runs its L2 phases in order (each phase's
+   * steps concurrently), publishes, and applies again. Rejects with an InvalidationError after
+   * both L2 and the bus were attempted, if either failed.
+   */
+  async invalidate(
+    operation: string,
+    message: Exclude<InvalidationMessage, { type: "all" }>,
+  ): Promise<void> {
+    const tiers = this.tiers;
+    tiers.counters.invalidations++;
+    const entry = invalidationOf(message);
+    this.apply(message);
+    const failures: AuthCacheError[] = [];
+    await this.runPhases(entry.l2(tiers.codec, tiers.o.now()), failures);
+    await this.publish(this.wire(entry), failures);
+    this.apply(message);
+    this.finish(operation, failures);
+  }
+
+  /** Bumps `gen:all` (every L2 entry written before is dead), then clears every instance's
+   *  L1. Revocations are kept. */
+  async invalidateAll(): Promise<void> {
+    const tiers = this.tiers;
+    tiers.counters.invalidations++;
+    const failures: AuthCacheError[] = [];
+    tiers.flush();
+    let generation = 0;
+    const store = tiers.o.store;
+    const guard = tiers.storeGuard;
+    if (store !== undefined && guard !== undefined) {
+      try {
+        generation = await guard.call("incr", () => store.incr(tiers.codec.generation()));
+      } catch (e) {
+        tiers.storeFailed("incr", e);
+        failures.push(asCacheError(e));
+      }
+    }
+    await this.publish({ type: "all", generation }, failures);
+    tiers.flush();
+    this.finish("invalidateAll", failures);
+  }
+
+  /**
+   * Revocations loaded by `syncRevokedTokens`: applied here, added to L2's revoked set, published
+   * in `revokeMany` entries of at most REVOCATION_BATCH_BYTES (see revocationEntries), applied
+   * again. Store and bus failures go to their own lists: the caller decides which reject.
+   */
+  async revokeMany(
+    list: readonly RevokedToken[],
+    storeFailures: AuthCacheError[],
+    busFailures: AuthCacheError[],
+  ): Promise<void> {
+    const tiers = this.tiers;
+    const message: InvalidationMessage = { type: "revokeMany", revocations: list };
+    this.apply(message);
+    await this.runPhases(revocations.l2(message, tiers.codec, tiers.o.now()), storeFailures);
+    const keyId = tiers.codec.keyId;
+    const wired =
+      keyId === undefined
+        ? list
+        : list.map((r) => ({ jti: tiers.codec.id(r.jti), expiresAt: r.expiresAt }));
+    for (const entry of revocationEntries(wired, keyId)) await this.publish(entry, busFailures);
+    this.apply(message);
+  }
+
+  /** Rejects with an InvalidationError naming `operation` when anything failed (counted). */
+  finish(operation: string, failures: AuthCacheError[]): void {
+    if (failures.length === 0) return;
+    const tiers = this.tiers;
+    tiers.counters.invalidationErrors++;
+    const error = new InvalidationError(operation, failures);
+    tiers.o.logger.warn(error.message, { cause: String(error.cause) });
+    throw error;
+  }
+
+  /** The log form of a message: under `hashIdentifiers`, every identifier replaced by its HMAC
+   *  (what L2 keys show) and the key's fingerprint added; else the message itself. */
+  private wire(entry: BoundInvalidation): InvalidationMessage {
+    const keyId = this.tiers.codec.keyId;
+    if (keyId === undefined) return entry.message;
+    return entry.hashed((s) => this.tiers.hid(s), keyId);
+  }
+
+  private async runPhases(
+    phases: readonly (readonly StoreStep[])[],
+    failures: AuthCacheError[],
+  ): Promise<void> {
+    const tiers = this.tiers;
+    const store = tiers.o.store;
+    const guard = tiers.storeGuard;
+    if (store === undefined || guard === undefined) return;
+    for (const phase of phases) {
+      const results = await Promise.allSettled(
+        phase.map((step) => guard.call("invalidate", () => step(store))),
+      );
+      for (const r of results) {
+        if (r.status === "rejected") {
+          tiers.storeFailed("invalidate", r.reason);
+          failures.push(asCacheError(r.reason));
+        }
+      }
+    }
+  }
+
+  private async publish(message: InvalidationMessage, failures: AuthCacheError[]): Promise<void> {
+    const tiers = this.tiers;
+    const bus = tiers.o.bus;
+    const guard = this.busGuard;
+    if (bus === undefined || guard === undefined) return;
+    try {
+      // Refused before the bus is called (and its breaker counts a failure): every follower
+      // would drop an entry above MAX_LOG_ENTRY_BYTES.
+      encodeMessage(message);
+    } catch (e) {
+      tiers.counters.busErrors++;
+      tiers.o.logger.warn("bus publish refused", { error: String(e) });
+      failures.push(new BusError("publish", bus.name, { cause: e }));
+      return;
+    }
+    try {
+      await guard.call("publish", () => bus.publish(message));
+    } catch (e) {
+      tiers.counters.busErrors++;
+      tiers.o.logger.debug("bus publish failed", { error: String(e) });
+      failures.push(asCacheError(e));
+    }
+  }
+
+  /** An entry hashed with another key, or hashed while we have none (a fleet must share the
+   *  option and its key): what it names cannot be found, so everything is dropped. */
+  private unreadable(m: InvalidationMessage): void {
+    const tiers = this.tiers;
+    tiers.counters.busUnreadable++;
+    tiers.o.logger.warn(
+      "bus: a log entry's identifiers are hashed with another key (or this cache has no " +
+        "hashIdentifiers); L1 flushed. Every instance of a fleet must share hashIdentifiers.",
+      { type: m.type },
+    );
+    tiers.flush();
+  }
+}
+
+function asCacheError(e: unknown): AuthCacheError {
+  return e instanceof StoreError || e instanceof BusError
+    ? e
+    : new StoreError("invalidate", "unknown", { cause: e });
+}
