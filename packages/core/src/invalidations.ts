@@ -15,8 +15,9 @@
  * `revokeMany` = revocations.
  */
 import type { InvalidationMessage, RevokedToken, Store } from "./contracts.ts";
-import type { KeyCodec, UserOwnerKind } from "./key-codec.ts";
-import type { Tags } from "./l1-address.ts";
+import type { KeyCodec } from "./key-codec.ts";
+import { PER_USER_KINDS } from "./kinds.ts";
+import { localTags, type Tags } from "./l1-address.ts";
 
 /** One step of an invalidation's L2 work. */
 export type StoreStep = (store: Store) => Promise<unknown>;
@@ -42,40 +43,33 @@ export interface Invalidation<M extends InvalidationMessage> {
 
 const none = (): RevokedToken[] => [];
 
-/** Bump the user's fence, then drop the given owner indexes and keys together. */
-function userPhases(
-  c: KeyCodec,
-  now: number,
-  email: string,
-  owners: readonly UserOwnerKind[],
-  keys: readonly string[],
-): StoreStep[][] {
+/**
+ * The L2 phases of a per-user message carrying `tags`: bump the user's fence first (a fill that
+ * raced it is refused), then drop, together, every per-user kind whose entries carry one of
+ * the tags (by the user's owner index of the kind, or by its keys). So L2 drops what L1 drops.
+ */
+function userPhases(c: KeyCodec, now: number, email: string, tags: string[]): StoreStep[][] {
   const fence = c.fence(email);
-  const drops: StoreStep[] = owners.map((kind) => {
-    const owner = c.userOwner(email, kind);
-    return (s) => s.deleteOwner(owner);
-  });
-  if (keys.length > 0) drops.push((s) => s.deleteMany([...keys]));
+  const owners: string[] = [];
+  const keys: string[] = [];
+  for (const kind of PER_USER_KINDS) {
+    const perUser = kind.perUser;
+    if (perUser === undefined || !perUser.tags(localTags, email).some((t) => tags.includes(t))) {
+      continue;
+    }
+    const drop = perUser.drop(c, email);
+    if ("owner" in drop) owners.push(c.userOwner(email, drop.owner));
+    else keys.push(...drop.keys);
+  }
+  const drops: StoreStep[] = owners.map((owner) => (s) => s.deleteOwner(owner));
+  if (keys.length > 0) drops.push((s) => s.deleteMany(keys));
   return [[(s) => s.incr(fence, now + FENCE_LIFETIME_MS)], drops];
 }
-
-/** The L2 keys of a user's team lists. */
-const teamListKeys = (c: KeyCodec, email: string): string[] => [
-  c.teams(email, true),
-  c.teams(email, false),
-];
 
 /** Everything cached about a user (`invalidateUser`). */
 export const user: Invalidation<Message<"user">> = {
   tags: (m, t) => [t.user(m.email), t.derived(m.email)],
-  l2: (m, c, now) =>
-    userPhases(
-      c,
-      now,
-      m.email,
-      ["ctx", "role", "mem"],
-      [c.user(m.email), ...teamListKeys(c, m.email)],
-    ),
+  l2: (m, c, now) => userPhases(c, now, m.email, user.tags(m, localTags)),
   revokes: none,
   hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
 };
@@ -84,7 +78,7 @@ export const user: Invalidation<Message<"user">> = {
  *  (`invalidateTeam`; wire name `team`). */
 export const userTeamEntries: Invalidation<Message<"team">> = {
   tags: (m, t) => [t.derived(m.email)],
-  l2: (m, c, now) => userPhases(c, now, m.email, ["ctx", "role", "mem"], teamListKeys(c, m.email)),
+  l2: (m, c, now) => userPhases(c, now, m.email, userTeamEntries.tags(m, localTags)),
   revokes: none,
   hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
 };
@@ -92,7 +86,7 @@ export const userTeamEntries: Invalidation<Message<"team">> = {
 /** A user's team lists (`invalidateUserTeams`; wire name `teams`). */
 export const userTeamLists: Invalidation<Message<"teams">> = {
   tags: (m, t) => [t.teamLists(m.email)],
-  l2: (m, c, now) => userPhases(c, now, m.email, [], teamListKeys(c, m.email)),
+  l2: (m, c, now) => userPhases(c, now, m.email, userTeamLists.tags(m, localTags)),
   revokes: none,
   hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
 };
@@ -100,7 +94,7 @@ export const userTeamLists: Invalidation<Message<"teams">> = {
 /** A user's membership checks (`invalidateTeamMembership`). */
 export const membership: Invalidation<Message<"membership">> = {
   tags: (m, t) => [t.membership(m.email)],
-  l2: (m, c, now) => userPhases(c, now, m.email, ["mem"], []),
+  l2: (m, c, now) => userPhases(c, now, m.email, membership.tags(m, localTags)),
   revokes: none,
   hashed: (m, h, keyId) => ({ type: m.type, email: h(m.email), hashed: keyId }),
 };
@@ -108,7 +102,11 @@ export const membership: Invalidation<Message<"membership">> = {
 /** One role of one user (`invalidateUserRole`; wire name `role`). */
 export const userRole: Invalidation<Message<"role">> = {
   tags: (m, t) => [t.role(m.email, m.teamId)],
-  l2: (m, c, now) => userPhases(c, now, m.email, [], [c.role(m.email, m.teamId)]),
+  l2: (m, c, now) => {
+    const fence = c.fence(m.email);
+    const key = c.role(m.email, m.teamId);
+    return [[(s) => s.incr(fence, now + FENCE_LIFETIME_MS)], [(s) => s.deleteMany([key])]];
+  },
   revokes: none,
   hashed: (m, h, keyId) => ({
     type: m.type,

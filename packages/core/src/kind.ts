@@ -1,5 +1,5 @@
 import type { EntryKind, Envelope } from "./envelope.ts";
-import type { KeyCodec } from "./key-codec.ts";
+import type { KeyCodec, UserOwnerKind } from "./key-codec.ts";
 import { addressKey, type L1Address, type L1Space, localTags, type Tags } from "./l1-address.ts";
 import type { ResolvedOptions } from "./options.ts";
 
@@ -46,6 +46,9 @@ export interface Kind<V, P> {
   owners(t: Tags, id: string, p: P): string[];
   /** Where the entry lives in L2. */
   l2(codec: KeyCodec, id: string, p: P): L2Plan;
+  /** For a kind whose entries belong to a user (`id` is an e-mail): what a per-user
+   *  invalidation drops of it in L2, once it carries one of `tags` (see invalidations.ts). */
+  readonly perUser?: PerUser;
   /** The value of a decoded L2 entry (a fresh object nobody else holds), or INVALID. May
    *  throw: a counted miss too. */
   accept(envelope: Envelope, redact: readonly string[]): V | Invalid;
@@ -54,6 +57,18 @@ export interface Kind<V, P> {
   copy(value: unknown, redact: readonly string[], argument: string): V;
   /** True when `value` is stored as "known absent" (the envelope carries no value). */
   absent(value: V): boolean;
+}
+
+/** A kind's entries of one user, as per-user invalidations see them. */
+export interface PerUser {
+  /** The owner tags every entry of the kind of `email` carries (built with `t`). */
+  tags(t: Tags, email: string): string[];
+  /** How L2 drops them all: by the user's owner index of the kind (an open-ended set of
+   *  keys), or by their keys (a few known keys). */
+  drop(
+    codec: KeyCodec,
+    email: string,
+  ): { readonly owner: UserOwnerKind } | { readonly keys: string[] };
 }
 
 /** One entry of one kind, resolved for the tiers: what a read-then-fill works with. */

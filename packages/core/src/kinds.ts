@@ -2,7 +2,7 @@
  * The kinds of entry, one declaration each (see {@link Kind}). A new kind is a declaration here
  * plus its API methods in auth-cache.ts; its invalidations follow from its owner tags.
  */
-import { INVALID, type Kind } from "./kind.ts";
+import { INVALID, type Kind, type PerUser } from "./kind.ts";
 import { L1_SPACE, teamIdsSub } from "./l1-address.ts";
 import {
   type AuthContext,
@@ -36,6 +36,7 @@ export function contextKind<U extends object>(): Kind<AuthContext<U>, string | u
       revokedMember: jti === undefined ? undefined : c.revokedMember(jti),
       owners: [c.userOwner(email, "ctx")],
     }),
+    perUser: { tags: (t, email) => [t.derived(email)], drop: () => ({ owner: "ctx" }) },
     // The decoded value is a fresh object: checked, redacted and frozen in place.
     accept: (env, redact) => adoptContext<U>(env.value, redact),
     copy: (v, redact, argument) => copyContext<U>(v, redact, argument),
@@ -60,6 +61,10 @@ export function userKind<U extends object>(): Kind<Readonly<U>, undefined> {
       revokedMember: undefined,
       owners: [],
     }),
+    perUser: {
+      tags: (t, email) => [t.user(email)],
+      drop: (c, email) => ({ keys: [c.user(email)] }),
+    },
     accept: (env, redact) => adoptUser<U>(env.value, redact),
     copy: (v, redact, argument) => copyUser<U>(v, redact, argument),
     absent: never,
@@ -83,6 +88,7 @@ export const roleKind: Kind<string | null, string> = {
     revokedMember: undefined,
     owners: [c.userOwner(email, "role"), c.teamOwner(teamId)],
   }),
+  perUser: { tags: (t, email) => [t.derived(email)], drop: () => ({ owner: "role" }) },
   accept: (env) => {
     if (env.absent) return null;
     return typeof env.value === "string" ? env.value : INVALID;
@@ -110,6 +116,10 @@ export const userTeamsKind: Kind<readonly string[], boolean> = {
     revokedMember: undefined,
     owners: [],
   }),
+  perUser: {
+    tags: (t, email) => [t.derived(email), t.teamLists(email)],
+    drop: (c, email) => ({ keys: [c.teams(email, true), c.teams(email, false)] }),
+  },
   accept: (env) => (isStringArray(env.value) ? Object.freeze(env.value) : INVALID),
   copy: (v, _redact, argument) => copyTeams(v, argument),
   absent: never,
@@ -132,6 +142,10 @@ export const membershipKind: Kind<boolean, readonly string[]> = {
     revokedMember: undefined,
     owners: [c.userOwner(email, "mem")],
   }),
+  perUser: {
+    tags: (t, email) => [t.derived(email), t.membership(email)],
+    drop: () => ({ owner: "mem" }),
+  },
   accept: (env) => (typeof env.value === "boolean" ? env.value : INVALID),
   copy: (v, _redact, argument) => {
     if (typeof v !== "boolean") throw typeError(argument, "a boolean", v);
@@ -164,3 +178,13 @@ export const notRevokedKind: Kind<false, undefined> = {
   },
   absent: never,
 };
+
+/** Every kind whose entries belong to a user: per-user invalidations drop from L2 those whose
+ *  tags they carry (invalidations.ts). A new per-user kind is added here. */
+export const PER_USER_KINDS: readonly { readonly perUser?: PerUser }[] = [
+  contextKind(),
+  userKind(),
+  roleKind,
+  userTeamsKind,
+  membershipKind,
+];
