@@ -48,10 +48,11 @@ export class BusFollower {
           counters.busMessages++;
           this.invalidator.apply(m);
         },
-        reset: () => {
+        reset: (cause) => {
           counters.busResets++;
           o.logger.info("bus reset: the log moved past this instance; L1 flushed");
           tiers.flush();
+          if (cause === "lost") this.recoverLostWrites(0);
         },
         caughtUp: (at) => trust.caughtUp(at, o.now()),
       });
@@ -73,6 +74,31 @@ export class BusFollower {
         this.retryTimer = timer;
       },
     );
+  }
+
+  /**
+   * The bus saw the log lose entries it had acknowledged (a failover to a replica that never
+   * received them): the L2 deletes, fence bumps and revocations written with them may be lost
+   * too, and nobody knows which. Everything is invalidated, as `invalidateAll` does (`gen:all`
+   * bumped: every L2 entry written before is dead; an "all" entry: every instance flushes),
+   * retried with backoff (50 ms doubling to 1 s) until it succeeds or following stops. Each
+   * instance that saw the loss does it once; the extra bumps are harmless.
+   */
+  private recoverLostWrites(attempt: number): void {
+    if (this.stopped) return;
+    const o = this.tiers.o;
+    if (attempt === 0)
+      o.logger.warn(
+        "bus reset: the log lost acknowledged entries (failover); invalidating everything",
+      );
+    this.invalidator.invalidateAll().catch(() => {
+      if (this.stopped) return;
+      const timer = setTimeout(
+        () => this.recoverLostWrites(attempt + 1),
+        Math.min(50 * 2 ** attempt, 1000),
+      );
+      (timer as { unref?: () => void }).unref?.();
+    });
   }
 
   /** Stops following (the bus itself was given to us: not closed). */
