@@ -79,16 +79,34 @@ export function createMetrics(): Metrics {
     c.inc(value);
   };
 
+  // Per-request counts are plain numbers, copied into their counters at scrape time: a
+  // prom-client `inc` with labels hashes the label object on every call, a cost the hot path
+  // (every request records two) does not need to pay.
+  const requestCounts = new Map<
+    string,
+    { method: string; route: string; status: string; n: number }
+  >();
+  const authCounts = new Map<AuthOutcome, number>();
+
   return {
     registry,
     contentType: registry.contentType,
     recordRequest(method, route, status) {
-      requests.inc({ method, route, status: String(status) });
+      const key = `${method} ${status} ${route}`;
+      const entry = requestCounts.get(key);
+      if (entry) entry.n += 1;
+      else requestCounts.set(key, { method, route, status: String(status), n: 1 });
     },
     recordAuth(outcome) {
-      auth.inc({ outcome });
+      authCounts.set(outcome, (authCounts.get(outcome) ?? 0) + 1);
     },
     async render(sources) {
+      requests.reset();
+      for (const { method, route, status, n } of requestCounts.values()) {
+        requests.inc({ method, route, status }, n);
+      }
+      auth.reset();
+      for (const [outcome, n] of authCounts) auth.inc({ outcome }, n);
       queries.reset();
       for (const [kind, n] of Object.entries(sources.queryCounts)) queries.inc({ kind }, n);
       roundTrips.reset();

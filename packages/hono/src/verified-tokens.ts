@@ -119,8 +119,17 @@ export function createVerifiedTokens(options: VerifiedTokenCacheOptions = {}): V
         if (oldest.done) break;
         entries.delete(oldest.value);
       }
-      entries.set(digest, { ...entry, expiresAt });
+      // Every later request shares these claims: nobody may change them.
+      entries.set(digest, { claims: deepFreeze(entry.claims), key: entry.key, expiresAt });
     },
     stats: () => ({ hits, misses, clears }),
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

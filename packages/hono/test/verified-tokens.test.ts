@@ -125,6 +125,23 @@ describe("verified tokens", () => {
     expect(tokens.digest("a.b.d")).not.toBe(digest);
   });
 
+  test("the cache on its own: claims frozen (later requests share them), key identity, exp", () => {
+    const tokens = createVerifiedTokens({ maxEntries: 2 });
+    const key = {};
+    const now = 1_000_000;
+    tokens.set("d1", { claims: { sub: ALICE, exp: 1_060, teams: ["t"] }, key }, now);
+    const entry = tokens.get("d1", now + 1, key);
+    expect(Object.isFrozen(entry?.claims)).toBe(true);
+    expect(Object.isFrozen(entry?.claims.teams)).toBe(true);
+    expect(tokens.get("d1", 1_060_000, key)).toBeUndefined(); // at exp
+    tokens.set("d2", { claims: { sub: ALICE, exp: 2_000 }, key }, now);
+    tokens.set("d3", { claims: { sub: ALICE }, key }, now); // no exp: not remembered
+    expect(tokens.size).toBe(1);
+    expect(tokens.get("d2", now, {})).toBeUndefined(); // another key: all forgotten
+    expect(tokens.size).toBe(0);
+    expect(tokens.stats()).toEqual({ hits: 1, misses: 2, clears: 1 });
+  });
+
   test("a remembered verification still sees a revocation, and a deactivation, on the next request", async () => {
     const { app, cache, users, revoked, tokens } = setup();
     const token = await sign({ jti: "t-revoke" });
