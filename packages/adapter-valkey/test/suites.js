@@ -3,7 +3,7 @@
 // Plain JavaScript so Node 20 can load it without TypeScript stripping.
 import { createValkeyStore, createValkeyTransport } from "@authcache/adapter-valkey";
 import { controlTransport } from "@authcache/conformance";
-import { createLogBus } from "@authcache/core";
+import { createLogBus } from "@authcache/core/adapter";
 import { appendArgs, logKeys, STREAM_SCRIPTS } from "@authcache/redis-protocol";
 import { rawCommand, startCluster, startServer } from "@authcache/test-servers";
 import { GlideClient, GlideClusterClient, InfBoundary, Logger, Script } from "@valkey/valkey-glide";
