@@ -1,7 +1,7 @@
 import type { Loader } from "./engine.ts";
 import type { RevocationSource } from "./revocation.ts";
 import type { AuthCacheStats } from "./stats.ts";
-import type { AuthContext, UserRecord } from "./values.ts";
+import type { AuthContext, TeamRecord, UserRecord } from "./values.ts";
 
 /**
  * The two-tier auth cache (see `createAuthCache`). Every `get*` returns `undefined` on a miss;
@@ -10,7 +10,7 @@ import type { AuthContext, UserRecord } from "./values.ts";
  * miss, and a fenced set. Identifiers are at most MAX_IDENTIFIER_LENGTH characters (TypeError).
  * L2 and bus failures never throw from a get or set: they are misses, logged and counted.
  */
-export interface AuthCache<U extends object = UserRecord> {
+export interface AuthCache<U extends object = UserRecord, T extends object = TeamRecord> {
   /**
    * The auth context of a token (email, jti); a known-revoked jti yields
    * `{ user: null, personalTeamId: null, isTokenRevoked: true }` without touching L2.
@@ -137,6 +137,40 @@ export interface AuthCache<U extends object = UserRecord> {
     includePersonal: boolean,
     loader: Loader<readonly string[]>,
   ): Promise<readonly string[] | undefined>;
+
+  /**
+   * The user's teams as records (not just ids), with or without the personal team (`[]` is a
+   * cached answer). Dropped with the user's team lists (`invalidateUserTeams`,
+   * `invalidateTeam`, `invalidateUser`); always a miss when `teamsListEnabled` is false.
+   * @example
+   * ```ts
+   * const teams = await cache.getUserTeamObjects(email, true); // [{ id, name, ... }]
+   * ```
+   */
+  getUserTeamObjects(
+    email: string,
+    includePersonal: boolean,
+  ): Promise<readonly Readonly<T>[] | undefined>;
+  /**
+   * Caches the user's teams as records (each a plain JSON object, copied and frozen).
+   * @example
+   * ```ts
+   * await cache.setUserTeamObjects(email, true, [{ id: "t1", name: "Platform" }]);
+   * ```
+   */
+  setUserTeamObjects(email: string, includePersonal: boolean, teams: readonly T[]): Promise<void>;
+  /**
+   * The cached team records, or the loader's.
+   * @example
+   * ```ts
+   * const teams = await cache.resolveUserTeamObjects(email, true, () => db.teamsOf(email));
+   * ```
+   */
+  resolveUserTeamObjects(
+    email: string,
+    includePersonal: boolean,
+    loader: Loader<readonly T[]>,
+  ): Promise<readonly Readonly<T>[] | undefined>;
 
   /**
    * Whether the user is a valid member of every team in `teamIds` (order and duplicates never

@@ -6,13 +6,14 @@ import {
   membershipKind,
   notRevokedKind,
   roleKind,
+  teamObjectsKind,
   userKind,
   userTeamsKind,
 } from "./kinds.ts";
 import { type AuthCacheOptions, resolveOptions } from "./options.ts";
 import { type RevocationSource, syncRevocations } from "./revocation.ts";
 import type { AuthCacheStats } from "./stats.ts";
-import { type AuthContext, checkExpiresAt, type UserRecord } from "./values.ts";
+import { type AuthContext, checkExpiresAt, type TeamRecord, type UserRecord } from "./values.ts";
 
 const REVOKED: AuthContext<never> = Object.freeze({
   user: null,
@@ -35,17 +36,18 @@ const RESOLVED_VOID: Promise<void> = Promise.resolve();
  * const ctx = await cache.resolveAuthContext(email, jti, () => db.loadContext(email, jti));
  * ```
  */
-export function createAuthCache<U extends object = UserRecord>(
+export function createAuthCache<U extends object = UserRecord, T extends object = TeamRecord>(
   options?: AuthCacheOptions,
-): AuthCache<U> {
-  return new AuthCacheImpl<U>(new Engine(resolveOptions(options)));
+): AuthCache<U, T> {
+  return new AuthCacheImpl<U, T>(new Engine(resolveOptions(options)));
 }
 
 /** The public methods: check arguments, pick the kind, and call the engine. */
-class AuthCacheImpl<U extends object> implements AuthCache<U> {
+class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, T> {
   private readonly enabled: boolean;
   private readonly context = contextKind<U>();
   private readonly user = userKind<U>();
+  private readonly teamObjects = teamObjectsKind<T>();
 
   constructor(private readonly engine: Engine) {
     this.enabled = engine.enabled;
@@ -201,6 +203,46 @@ class AuthCacheImpl<U extends object> implements AuthCache<U> {
     checkLoader(loader);
     if (!this.enabled || !this.engine.teamsListEnabled) return loader();
     return this.engine.resolve(userTeamsKind, email, includePersonal, loader);
+  }
+
+  // ------------------------------------------------------------------ team records
+
+  getUserTeamObjects(
+    email: string,
+    includePersonal: boolean,
+  ): Promise<readonly Readonly<T>[] | undefined> {
+    try {
+      checkString("email", email);
+      checkBoolean("includePersonal", includePersonal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.enabled || !this.engine.teamsListEnabled) return RESOLVED_UNDEFINED;
+    return this.engine.get(this.teamObjects, email, includePersonal);
+  }
+
+  async setUserTeamObjects(
+    email: string,
+    includePersonal: boolean,
+    teams: readonly T[],
+  ): Promise<void> {
+    checkString("email", email);
+    checkBoolean("includePersonal", includePersonal);
+    const value = this.engine.copy(this.teamObjects, teams, "teams");
+    if (!this.enabled || !this.engine.teamsListEnabled) return;
+    await this.engine.set(this.teamObjects, email, includePersonal, value);
+  }
+
+  async resolveUserTeamObjects(
+    email: string,
+    includePersonal: boolean,
+    loader: Loader<readonly T[]>,
+  ): Promise<readonly Readonly<T>[] | undefined> {
+    checkString("email", email);
+    checkBoolean("includePersonal", includePersonal);
+    checkLoader(loader);
+    if (!this.enabled || !this.engine.teamsListEnabled) return loader();
+    return this.engine.resolve(this.teamObjects, email, includePersonal, loader);
   }
 
   // ------------------------------------------------------------------ membership checks

@@ -22,5 +22,5 @@ export type { AuthCacheOptions, TtlOptions } from "./options.ts";
 export { DEFAULT_REDACT_FIELDS, MAX_DELAY_MS } from "./options.ts";
 export type { RevocationSource } from "./revocation.ts";
 export type { AuthCacheStats } from "./stats.ts";
-export type { AuthContext, RevocationEntry, UserRecord } from "./values.ts";
+export type { AuthContext, RevocationEntry, TeamRecord, UserRecord } from "./values.ts";
 export { MAX_LIFETIME_MS, MAX_VALUE_DEPTH } from "./values.ts";

@@ -26,6 +26,8 @@ export interface KeyCodec {
   user(email: string): string;
   role(email: string, teamId: string): string;
   teams(email: string, includePersonal: boolean): string;
+  /** The user's teams as records (same slot as the user's entries). */
+  teamObjects(email: string, includePersonal: boolean): string;
   /** `teamIds` must already be sorted and de-duplicated (core's canonical form). */
   membership(email: string, teamIds: readonly string[]): string;
   /** The user's fence counter (same cluster slot as the user's entries). */
@@ -146,6 +148,8 @@ export function createKeyCodec(options: KeyCodecOptions): KeyCodec {
     user: (email) => `${p}user:${tag(email)}`,
     role: (email, teamId) => `${p}role:${tag(email)}:${id(teamId)}`,
     teams: (email, includePersonal) => `${p}teams:${tag(email)}:${includePersonal ? "p" : "n"}`,
+    teamObjects: (email, includePersonal) =>
+      `${p}tobj:${tag(email)}:${includePersonal ? "p" : "n"}`,
     membership: (email, teamIds) => {
       // `,` never occurs in an encoded segment, so the join is injective.
       const list = teamIds.map(id).join(",");

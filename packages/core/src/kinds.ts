@@ -125,6 +125,42 @@ export const userTeamsKind: Kind<readonly string[], boolean> = {
   absent: never,
 };
 
+const NO_REDACT: readonly string[] = [];
+
+/** A user's teams as records (not just ids), by (email, includePersonal); `[]` is an answer.
+ *  Dropped with the user's team lists. */
+export function teamObjectsKind<T extends object>(): Kind<readonly Readonly<T>[], boolean> {
+  return {
+    tag: "teamObjects",
+    ttl: "teamsList",
+    nullIsValue: false,
+    space: () => L1_SPACE.USER,
+    sub: (includePersonal) => (includePersonal ? "O" : "o"),
+    jti: noJti,
+    owners: (t, email) => [t.derived(email), t.teamLists(email)],
+    l2: (c, email, includePersonal) => ({
+      key: c.teamObjects(email, includePersonal),
+      fenceKey: c.fence(email),
+      teamGenKey: undefined,
+      revokedMember: undefined,
+      owners: [],
+    }),
+    perUser: {
+      tags: (t, email) => [t.derived(email), t.teamLists(email)],
+      drop: (c, email) => ({ keys: [c.teamObjects(email, true), c.teamObjects(email, false)] }),
+    },
+    accept: (env) => {
+      if (!Array.isArray(env.value)) return INVALID;
+      return Object.freeze(env.value.map((team) => adoptUser<T>(team, NO_REDACT)));
+    },
+    copy: (v, _redact, argument) => {
+      if (!Array.isArray(v)) throw typeError(argument, "an array of plain objects", v);
+      return Object.freeze(v.map((team, i) => copyUser<T>(team, NO_REDACT, `${argument}[${i}]`)));
+    },
+    absent: never,
+  };
+}
+
 /** Whether a user is a valid member of every team of a set, by (email, canonical team ids:
  *  sorted, de-duplicated, never empty). */
 export const membershipKind: Kind<boolean, readonly string[]> = {
@@ -186,5 +222,6 @@ export const PER_USER_KINDS: readonly { readonly perUser?: PerUser }[] = [
   userKind(),
   roleKind,
   userTeamsKind,
+  teamObjectsKind(),
   membershipKind,
 ];

@@ -4,6 +4,9 @@
 /** A user record: any JSON object (redacted fields are removed before caching). */
 export type UserRecord = Record<string, unknown>;
 
+/** A team as `getUserTeamObjects` keeps it: any JSON object (its id, name, ...). */
+export type TeamRecord = Record<string, unknown>;
+
 /** What `getAuthContext` returns: the user, their personal team and the token's status. */
 export interface AuthContext<U extends object = UserRecord> {
   readonly user: Readonly<U> | null;

@@ -21,6 +21,7 @@ import {
   membershipKind,
   notRevokedKind,
   roleKind,
+  teamObjectsKind,
   userKind,
   userTeamsKind,
 } from "../src/kinds.ts";
@@ -102,6 +103,17 @@ const ENTRIES: Entry[] = [
           ["t1"],
           (c) => c.getUserTeams(email, personal),
           (c) => c.setUserTeams(email, personal, ["t1"]),
+        ),
+      ),
+      ...[true, false].map((personal) =>
+        entry(
+          `teamObjects(${email}, ${personal})`,
+          teamObjectsKind(),
+          email,
+          personal,
+          [{ id: "t1", name: "One" }],
+          (c) => c.getUserTeamObjects(email, personal),
+          (c) => c.setUserTeamObjects(email, personal, [{ id: "t1", name: "One" }]),
         ),
       ),
       entry(
