@@ -63,6 +63,18 @@ const KINDS = [
     invalidate: (c) => c.invalidateUserTeams(EMAIL),
   },
   {
+    name: "user team objects",
+    value: [
+      { id: "team-ada", name: "Ada" },
+      { id: TEAM, name: "Engines", seats: 4 },
+    ],
+    loaded: [{ id: TEAM, name: "Engines", seats: 5 }],
+    set: (c, v) => c.setUserTeamObjects(EMAIL, true, v),
+    get: (c) => c.getUserTeamObjects(EMAIL, true),
+    resolve: (c, load) => c.resolveUserTeamObjects(EMAIL, true, load),
+    invalidate: (c) => c.invalidateUserTeams(EMAIL),
+  },
+  {
     name: "team membership",
     value: true,
     loaded: false,
@@ -85,17 +97,24 @@ const INVALIDATIONS = [
   {
     name: "invalidateUser",
     run: (c) => c.invalidateUser(EMAIL),
-    changes: ["auth context", "user", "user role", "user teams", "team membership"],
+    changes: [
+      "auth context",
+      "user",
+      "user role",
+      "user teams",
+      "user team objects",
+      "team membership",
+    ],
   },
   {
     name: "invalidateTeam",
     run: (c) => c.invalidateTeam(EMAIL),
-    changes: ["auth context", "user role", "user teams", "team membership"],
+    changes: ["auth context", "user role", "user teams", "user team objects", "team membership"],
   },
   {
     name: "invalidateUserTeams",
     run: (c) => c.invalidateUserTeams(EMAIL),
-    changes: ["user teams"],
+    changes: ["user teams", "user team objects"],
   },
   {
     name: "invalidateTeamMembership",
@@ -117,7 +136,15 @@ const INVALIDATIONS = [
     name: "invalidateAll",
     run: (c) => c.invalidateAll(),
     // "Clears every kind": a "not revoked" answer too (then unknown: ask the database).
-    changes: ["auth context", "user", "user role", "user teams", "team membership", "not revoked"],
+    changes: [
+      "auth context",
+      "user",
+      "user role",
+      "user teams",
+      "user team objects",
+      "team membership",
+      "not revoked",
+    ],
   },
 ];
 
