@@ -7,9 +7,10 @@
  *   4. the caller's teams: the user's teams through the cache, or, for a token scoped to teams,
  *      those teams once the cache confirms the user still belongs to all of them (else 403).
  * Every step runs on every request, so a change reaches an open session within `maxStaleMs`.
- * Step 1 alone is remembered: a token verified once skips the signature check until its `exp`
- * (at most `VERIFIED_TOKENS.maxAgeSeconds`), by a digest of the token (`verifiedTokens` of
- * `@authcache/hono`); steps 2 to 4 still run on every request.
+ * Step 1 alone may be remembered (`JWT_VERIFIED_TOKENS`, on by default): a token verified once
+ * skips the signature check until its `exp` (at most `JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS`), by
+ * a digest of the token (`verifiedTokens` of `@authcache/hono`); steps 2 to 4 still run on
+ * every request.
  */
 import {
   type BearerAuthInfo,
@@ -55,9 +56,6 @@ export interface AuthDeps {
 
 export const REALM = "authcache-demo";
 
-/** How many verified tokens are remembered, and for how long at most (seconds). */
-export const VERIFIED_TOKENS = { maxEntries: 10_000, maxAgeSeconds: 300 } as const;
-
 const OUTCOMES: Record<BearerOutcome, AuthOutcome> = {
   ok: "ok",
   missing_token: "missing_token",
@@ -80,7 +78,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
     audience: v.audience,
     clockToleranceSeconds: v.clockToleranceSeconds,
     now: v.now,
-    verifiedTokens: VERIFIED_TOKENS,
+    verifiedTokens: v.verifiedTokens,
     cache,
     loadContext: (email, jti) => data.loadAuthContext(email, jti ?? ""),
     isActive: (user) => user.isActive,

@@ -25,6 +25,10 @@ export interface GatewayConfig {
     readonly issuer: string;
     readonly audience: string;
     readonly ttlSeconds: number;
+    /** Remembered verified tokens (`@authcache/hono`'s `verifiedTokens`), or false: off. */
+    readonly verifiedTokens:
+      | { readonly maxEntries: number; readonly maxAgeSeconds: number }
+      | false;
   };
   readonly cache: {
     readonly backend: CacheBackend;
@@ -170,6 +174,8 @@ const envSchema = z
     JWT_ISSUER: text("authcache-demo"),
     JWT_AUDIENCE: text("authcache-demo-api"),
     JWT_TTL_SECONDS: int("JWT_TTL_SECONDS", 3600, 1),
+    JWT_VERIFIED_TOKENS: int("JWT_VERIFIED_TOKENS", 10_000, 0),
+    JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS: int("JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS", 300, 1),
     AUTH_CACHE_STORE: raw.transform((v, ctx: Ctx): CacheBackend => {
       const b = (given(v) ? v : "memory").toLowerCase();
       if ((BACKENDS as readonly string[]).includes(b)) return b as CacheBackend;
@@ -256,6 +262,13 @@ export function loadConfig(env: Env): GatewayConfig {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       ttlSeconds: e.JWT_TTL_SECONDS,
+      verifiedTokens:
+        e.JWT_VERIFIED_TOKENS === 0
+          ? false
+          : {
+              maxEntries: e.JWT_VERIFIED_TOKENS,
+              maxAgeSeconds: e.JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS,
+            },
     },
     cache: {
       backend,

@@ -15,6 +15,8 @@ export interface JwtOptions {
   readonly clockToleranceSeconds?: number;
   /** Clock for tests (epoch ms). */
   readonly now?: () => number;
+  /** Remember verified tokens (default: off); `loadConfig` turns it on. */
+  readonly verifiedTokens?: { readonly maxEntries: number; readonly maxAgeSeconds: number } | false;
 }
 
 export interface MintOptions {
@@ -37,6 +39,7 @@ export interface JwtVerification {
   readonly audience: string;
   readonly clockToleranceSeconds: number;
   readonly now: () => number;
+  readonly verifiedTokens: { readonly maxEntries: number; readonly maxAgeSeconds: number } | false;
 }
 
 export interface JwtService {
@@ -58,6 +61,7 @@ export function createJwtService(options: JwtOptions): JwtService {
       audience: options.audience,
       clockToleranceSeconds: options.clockToleranceSeconds ?? 0,
       now,
+      verifiedTokens: options.verifiedTokens ?? false,
     },
     async mint(email, mintOptions = {}) {
       const jti = mintOptions.jti ?? crypto.randomUUID();

@@ -33,6 +33,19 @@ describe("loadConfig", () => {
     ]);
   });
 
+  test("JWT_VERIFIED_TOKENS: 10 000 for 300 s by default, 0 turns it off, bad values are named", () => {
+    expect(loadConfig({}).jwt.verifiedTokens).toEqual({ maxEntries: 10_000, maxAgeSeconds: 300 });
+    expect(loadConfig({ JWT_VERIFIED_TOKENS: "0" }).jwt.verifiedTokens).toBe(false);
+    expect(
+      loadConfig({ JWT_VERIFIED_TOKENS: "50", JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS: "60" }).jwt
+        .verifiedTokens,
+    ).toEqual({ maxEntries: 50, maxAgeSeconds: 60 });
+    expect(problems({ JWT_VERIFIED_TOKENS: "-1" })[0]).toContain("JWT_VERIFIED_TOKENS=");
+    expect(problems({ JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS: "0" })[0]).toContain(
+      "JWT_VERIFIED_TOKENS_MAX_AGE_SECONDS",
+    );
+  });
+
   test("a real secret gives no warning", () => {
     const config = loadConfig({ JWT_SECRET: "x".repeat(32) });
     expect(config.warnings).toEqual([]);
