@@ -131,8 +131,10 @@ export function loseWrites(
   logKey: string,
   lossMs: number,
   holdMs: number,
-  /** Adds the log entries the failover lost (the old master's head minus the new one's). */
-  tally?: { lostLogEntries: number },
+  /** Counts what the failover lost: log entries (the old master's head minus the new one's),
+   *  and a probe key the fault writes to the old master after cutting its replica off (gone
+   *  after the failover: the acknowledged write was lost). */
+  tally?: { lostLogEntries: number; lostProbes: number },
 ): Fault {
   let master: ClusterNodeInfo | undefined;
   let replica: ClusterNodeInfo | undefined;
@@ -157,6 +159,9 @@ export function loseWrites(
         const killed = await rawCommand(master, "CLIENT KILL TYPE replica");
         if (killed !== ":1\r\n")
           throw new Error(`cluster faults: CLIENT KILL TYPE replica answered ${killed.trim()}`);
+        const probe = await rawCommand(master, `SET {${logKey}}:lost-probe ${Date.now()}`);
+        if (probe !== "+OK\r\n")
+          throw new Error(`cluster faults: the probe write answered ${probe.trim()}`);
         await sleep(lossMs);
         headBefore = await head(master);
         await cluster.killNode(master);
@@ -169,7 +174,11 @@ export function loseWrites(
       const cluster = ctl.cluster;
       await cluster.waitHealthy(30_000);
       if (!master || !replica) return;
-      if (tally) tally.lostLogEntries += Math.max(0, headBefore - (await head(replica)));
+      if (tally) {
+        tally.lostLogEntries += Math.max(0, headBefore - (await head(replica)));
+        if ((await rawCommand(replica, `EXISTS {${logKey}}:lost-probe`)) === ":0\r\n")
+          tally.lostProbes++;
+      }
       await cluster.restartNode(master);
       await waitReplicaInSync(master);
       await cluster.waitHealthy(30_000);
