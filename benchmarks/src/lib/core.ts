@@ -62,8 +62,10 @@ export function loadCore(): Promise<Loaded<CoreModule>> {
   return loadExports<CoreModule>("@authcache/core", ["createAuthCache", "L1Cache"]);
 }
 
+/** core's L1Cache is internal (not exported by `@authcache/core`): loaded from its source. */
 export async function loadL1(): Promise<Loaded<CoreModule["L1Cache"]>> {
-  const m = await loadExports<CoreModule>("@authcache/core", ["L1Cache"]);
+  const source = new URL("../../../packages/core/src/l1-cache.ts", import.meta.url).href;
+  const m = await loadExports<CoreModule>(source, ["L1Cache"]);
   return m.ok ? { ok: true, value: m.value.L1Cache } : m;
 }
 

@@ -33,6 +33,9 @@ export {
   StoreError,
   TimeoutError,
 } from "./errors.ts";
+export { createLogBus } from "./follower.ts";
+export type { KeyCodec, KeyCodecOptions, UserOwnerKind } from "./key-codec.ts";
+export { checkPrefix, createKeyCodec } from "./key-codec.ts";
 export type {
   LogBus,
   LogBusOptions,
@@ -41,10 +44,7 @@ export type {
   LogRead,
   LogReader,
   LogTransport,
-} from "./follower.ts";
-export { createLogBus } from "./follower.ts";
-export type { KeyCodec, KeyCodecOptions, UserOwnerKind } from "./key-codec.ts";
-export { checkPrefix, createKeyCodec } from "./key-codec.ts";
+} from "./log-transport.ts";
 export type { Logger } from "./logger.ts";
 export { defaultLogger, silentLogger } from "./logger.ts";
 export {

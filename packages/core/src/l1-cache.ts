@@ -1,4 +1,17 @@
 import { FrequencySketch } from "./frequency-sketch.ts";
+import { OwnerIndex } from "./l1-owners.ts";
+import {
+  DETACHED,
+  type L1Entry,
+  type Node,
+  newNode,
+  PROBATION,
+  PROTECTED,
+  Queue,
+  WINDOW,
+} from "./l1-queue.ts";
+
+export type { L1Entry } from "./l1-queue.ts";
 
 /** Options of an {@link L1Cache}. */
 export interface L1CacheOptions {
@@ -6,84 +19,10 @@ export interface L1CacheOptions {
   readonly maxEntries: number;
 }
 
-const WINDOW = 0;
-const PROBATION = 1;
-const PROTECTED = 2;
-/** Set on removal, so a node reached through a stale reference is never unlinked twice. */
-const DETACHED = 3;
-type Segment = typeof WINDOW | typeof PROBATION | typeof PROTECTED | typeof DETACHED;
-
 /** How many pair spaces an L1Cache has (pair spaces are numbered 0 to PAIR_SPACES - 1). */
 export const PAIR_SPACES = 8;
 /** `space` of a node stored under a flat key. */
 const FLAT = -1;
-
-/**
- * An entry as {@link L1Cache.getEntry} returns it: the value, and `memo`, a slot the caller may
- * fill with something derived from the value (a resolved promise of it, say). The cache clears
- * `memo` whenever the value is replaced.
- */
-export interface L1Entry<V> {
-  readonly value: V;
-  memo: unknown;
-}
-
-interface Node<V> extends L1Entry<V> {
-  /** The flat key, or the second part of a pair. */
-  readonly key: string;
-  /** The first part of a pair ("" for a flat key). */
-  readonly group: string;
-  /** The pair space, or FLAT. */
-  readonly space: number;
-  value: V;
-  memo: unknown;
-  expiresAt: number;
-  readonly hash: number;
-  segment: Segment;
-  /** `protectedTick` when the node last went to the head of the protected segment. */
-  stamp: number;
-  prev: Node<V> | undefined;
-  next: Node<V> | undefined;
-  owners: readonly string[] | undefined;
-}
-
-/** A doubly linked list ordered from most (head) to least (tail) recently used. */
-class Queue<V> {
-  head: Node<V> | undefined;
-  tail: Node<V> | undefined;
-  length = 0;
-
-  pushHead(node: Node<V>): void {
-    node.prev = undefined;
-    node.next = this.head;
-    if (this.head) this.head.prev = node;
-    else this.tail = node;
-    this.head = node;
-    this.length++;
-  }
-
-  remove(node: Node<V>): void {
-    if (node.prev) node.prev.next = node.next;
-    else this.head = node.next;
-    if (node.next) node.next.prev = node.prev;
-    else this.tail = node.prev;
-    node.prev = undefined;
-    node.next = undefined;
-    this.length--;
-  }
-
-  moveToHead(node: Node<V>): void {
-    if (this.head === node) return;
-    this.remove(node);
-    this.pushHead(node);
-  }
-
-  clear(): void {
-    this.head = undefined;
-    this.tail = undefined;
-    this.length = 0;
-  }
-}
 
 /**
  * The bounded in-process tier: W-TinyLFU. New entries enter a small LRU window (1 %); an entry
@@ -120,7 +59,7 @@ export class L1Cache<V> {
   /** Counts insertions at the head of the protected segment. */
   private protectedTick = 0;
   private readonly sketch: FrequencySketch;
-  private readonly ownerIndex = new Map<string, Set<Node<V>>>();
+  private readonly ownerIndex = new OwnerIndex<Node<V>>();
   private sweepCursor: Iterator<Node<V>, undefined> | undefined;
   private evicted = 0;
   private expiredCount = 0;
@@ -156,12 +95,7 @@ export class L1Cache<V> {
 
   /** Returns the live value for `key`, or undefined (an expired entry is removed). */
   get(key: string, now: number): V | undefined {
-    const node = this.map.get(key);
-    if (node === undefined) {
-      this.sketch.increment(this.sketch.hash(key));
-      return undefined;
-    }
-    return this.hit(node, now)?.value;
+    return this.getEntry(key, now)?.value;
   }
 
   /** {@link get}, returning the live entry itself (see {@link L1Entry}). */
@@ -176,12 +110,7 @@ export class L1Cache<V> {
 
   /** {@link get} for the pair (`group`, `sub`) of pair space `space`. */
   getPair(space: number, group: string, sub: string, now: number): V | undefined {
-    const node = this.spaces[space]?.get(group)?.get(sub);
-    if (node === undefined) {
-      this.sketch.increment(this.sketch.hashPair(space, group, sub));
-      return undefined;
-    }
-    return this.hit(node, now)?.value;
+    return this.getPairEntry(space, group, sub, now)?.value;
   }
 
   /** {@link getPair}, returning the live entry itself (see {@link L1Entry}). */
@@ -214,7 +143,7 @@ export class L1Cache<V> {
       this.update(existing, value, expiresAt, now, owners);
       return;
     }
-    const node = this.newNode(key, "", FLAT, value, expiresAt, this.sketch.hash(key));
+    const node = newNode(key, "", FLAT, value, expiresAt, this.sketch.hash(key));
     this.map.set(key, node);
     this.admit(node, now, owners);
   }
@@ -243,7 +172,7 @@ export class L1Cache<V> {
       return;
     }
     const hash = this.sketch.hashPair(space, group, sub);
-    const node = this.newNode(sub, group, space, value, expiresAt, hash);
+    const node = newNode(sub, group, space, value, expiresAt, hash);
     if (subs === undefined) {
       subs = new Map();
       groups.set(group, subs);
@@ -272,14 +201,13 @@ export class L1Cache<V> {
 
   /** Removes every entry tagged with `owner`. Returns how many were removed. */
   deleteOwner(owner: string): number {
-    const nodes = this.ownerIndex.get(owner);
+    const nodes = this.ownerIndex.take(owner);
     if (nodes === undefined) return 0;
     let n = 0;
     for (const node of [...nodes]) {
       this.unlink(node);
       n++;
     }
-    this.ownerIndex.delete(owner);
     return n;
   }
 
@@ -341,30 +269,6 @@ export class L1Cache<V> {
     return node;
   }
 
-  private newNode(
-    key: string,
-    group: string,
-    space: number,
-    value: V,
-    expiresAt: number,
-    hash: number,
-  ): Node<V> {
-    return {
-      key,
-      group,
-      space,
-      value,
-      memo: undefined,
-      expiresAt,
-      hash,
-      segment: WINDOW,
-      stamp: 0,
-      prev: undefined,
-      next: undefined,
-      owners: undefined,
-    };
-  }
-
   /** A set on an existing entry, or with a deadline already past. */
   private update(
     existing: Node<V> | undefined,
@@ -381,7 +285,7 @@ export class L1Cache<V> {
     existing.value = value;
     existing.memo = undefined;
     existing.expiresAt = expiresAt;
-    this.setOwners(existing, owners);
+    this.ownerIndex.tag(existing, owners);
     this.touch(existing);
     this.sweep(now, 2);
   }
@@ -389,7 +293,7 @@ export class L1Cache<V> {
   /** A new node (already indexed) enters the window. */
   private admit(node: Node<V>, now: number, owners: readonly string[] | undefined): void {
     this.window.pushHead(node);
-    this.setOwners(node, owners);
+    this.ownerIndex.tag(node, owners);
     this.sketch.increment(node.hash);
     if (this.window.length > this.windowMax) this.evictFromWindow(now);
     this.sweep(now, 2);
@@ -474,27 +378,6 @@ export class L1Cache<V> {
     else if (node.segment === PROBATION) this.probation.remove(node);
     else this.protectedQ.remove(node);
     node.segment = DETACHED;
-    this.setOwners(node, undefined);
-  }
-
-  private setOwners(node: Node<V>, owners: readonly string[] | undefined): void {
-    if (node.owners !== undefined) {
-      for (const owner of node.owners) {
-        const set = this.ownerIndex.get(owner);
-        if (set === undefined) continue;
-        set.delete(node);
-        if (set.size === 0) this.ownerIndex.delete(owner);
-      }
-    }
-    node.owners = owners !== undefined && owners.length > 0 ? owners : undefined;
-    if (node.owners === undefined) return;
-    for (const owner of node.owners) {
-      let set = this.ownerIndex.get(owner);
-      if (set === undefined) {
-        set = new Set();
-        this.ownerIndex.set(owner, set);
-      }
-      set.add(node);
-    }
+    this.ownerIndex.tag(node, undefined);
   }
 }
