@@ -18,7 +18,7 @@ export interface TtlOptions {
   readonly team?: number;
   /** Roles (`getUserRole`). Default 60 000. */
   readonly role?: number;
-  /** Team lists (`getUserTeams`). Default 60 000. */
+  /** Team lists: ids (`getUserTeams`) and records (`getUserTeamObjects`). Default 60 000. */
   readonly teamsList?: number;
 }
 
@@ -36,7 +36,7 @@ export interface AuthCacheOptions {
   readonly enabled?: boolean;
   /** Per-kind lifetimes in milliseconds. A context lives min(user, revocation, team). */
   readonly ttl?: TtlOptions;
-  /** When false, team lists are never cached. Default true. */
+  /** When false, team lists (ids and records) are never cached. Default true. */
   readonly teamsListEnabled?: boolean;
   /** Longest time (ms) any instance may serve an entry that was invalidated. Default 1 000. */
   readonly maxStaleMs?: number;
