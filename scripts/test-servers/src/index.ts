@@ -578,33 +578,61 @@ export async function startCluster(
       const dst = nodes.find((n) => n.port === to.port);
       if (src?.role !== "master") throw new Error(`test-servers: ${from.port} is not a master`);
       if (dst?.role !== "master") throw new Error(`test-servers: ${to.port} is not a master`);
-      await new Promise<void>((resolve, reject) => {
-        const p = spawn(
-          cli,
+      // `--cluster reshard` refuses to start while the nodes disagree about the configuration
+      // (right after a failover, say): wait for `--cluster check` to pass, and retry a run that
+      // failed for that reason, saying what the tool printed when it keeps failing.
+      const runCli = (args: string[], timeoutMs: number) =>
+        new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+          const p = spawn(cli, args, { stdio: ["ignore", "pipe", "pipe"] });
+          let output = "";
+          const keep = (d: Buffer) => {
+            output = (output + d.toString("utf8")).slice(-4000);
+          };
+          p.stdout?.on("data", keep);
+          p.stderr?.on("data", keep);
+          const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+          p.on("error", reject);
+          p.on("exit", (code) => {
+            clearTimeout(timer);
+            resolve({ code, output });
+          });
+        });
+      const entry = `${HOST}:${liveNode().port}`;
+      let last = "";
+      let remaining = slots;
+      for (let attempt = 0; attempt < 5 && remaining > 0; attempt++) {
+        const deadline = Date.now() + 20_000;
+        while ((await runCli(["--cluster", "check", entry], 20_000)).code !== 0) {
+          if (Date.now() > deadline) break;
+          await sleep(200);
+        }
+        const run = await runCli(
           [
             "--cluster",
             "reshard",
-            `${HOST}:${liveNode().port}`,
+            entry,
             "--cluster-from",
             src.id,
             "--cluster-to",
             dst.id,
             "--cluster-slots",
-            String(slots),
+            String(remaining),
             "--cluster-yes",
             "--cluster-pipeline",
             "100",
           ],
-          { stdio: "ignore" },
+          120_000,
         );
-        const timer = setTimeout(() => p.kill("SIGKILL"), 120_000);
-        p.on("error", reject);
-        p.on("exit", (code) => {
-          clearTimeout(timer);
-          if (code === 0) resolve();
-          else reject(new Error(`test-servers: ${kind}-cli --cluster reshard exited with ${code}`));
-        });
-      });
+        if (run.code === 0) break;
+        last = run.output.trim().split("\n").slice(-3).join(" | ");
+        // A reshard that stopped half-way leaves slots open: let the tool close them.
+        await runCli(["--cluster", "fix", entry, "--cluster-yes"], 60_000);
+        const now = (await topology()).find((n) => n.id === src.id)?.slots ?? src.slots;
+        remaining = slots - (src.slots - now);
+        if (attempt === 4 && remaining > 0)
+          throw new Error(`test-servers: ${kind}-cli --cluster reshard failed 5 times: ${last}`);
+        await sleep(500);
+      }
       await waitHealthy(30_000);
     },
     stop: async () => {
