@@ -7,7 +7,7 @@ import {
 import type { RedisClient } from "./connection.ts";
 
 /**
- * After an invalidation write of `keys`: `WAIT` (or `WAITAOF`) on the connection that took it,
+ * After an invalidation write of the given keys: `WAIT` (or `WAITAOF`) on the connection that took it,
  * and a throw unless enough replicas acknowledged (see `@authcache/redis-protocol`'s
  * durability). In a cluster, one per slot touched, each as a pipeline whose one keyed command
  * sends it to that slot's master (ioredis keeps one connection per node, the write's).
