@@ -21,7 +21,6 @@ const REVOKED: AuthContext<never> = Object.freeze({
   isTokenRevoked: true,
 });
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
-const RESOLVED_REVOKED: Promise<AuthContext<never>> = Promise.resolve(REVOKED);
 const RESOLVED_VOID: Promise<void> = Promise.resolve();
 
 /**
@@ -64,7 +63,7 @@ class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, 
       return Promise.reject(err);
     }
     if (!this.enabled) return RESOLVED_UNDEFINED;
-    if (j !== undefined && this.engine.revokedHere(j)) return RESOLVED_REVOKED;
+    // A known-revoked jti is answered REVOKED without touching L1 or L2.
     return this.engine.get(this.context, email, j, REVOKED);
   }
 
@@ -72,9 +71,8 @@ class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, 
     checkString("email", email);
     const j = checkJti(jti);
     if (!this.enabled) return undefined;
-    if (j !== undefined && this.engine.revokedHere(j)) return REVOKED;
     // A miss is not counted: the async get that usually follows counts it.
-    return this.engine.getSync(this.context, email, j, false);
+    return this.engine.getSync(this.context, email, j, false, REVOKED);
   }
 
   async setAuthContext(
@@ -98,11 +96,8 @@ class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, 
     const j = checkJti(jti);
     checkLoader(loader);
     if (!this.enabled) return loader();
-    if (j !== undefined && this.engine.revokedHere(j)) return REVOKED;
-    const cached = this.engine.hit(this.context, email, j);
-    if (cached !== undefined) return cached.value;
     // A revoked token's context is answered but never cached (the revoked set is).
-    return this.engine.load(this.context, email, j, loader, REVOKED, notRevokedContext);
+    return this.engine.resolve(this.context, email, j, loader, REVOKED, notRevokedContext);
   }
 
   // ------------------------------------------------------------------ users
@@ -128,9 +123,7 @@ class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, 
     checkString("email", email);
     checkLoader(loader);
     if (!this.enabled) return (await loader()) ?? undefined;
-    const cached = this.engine.hit(this.user, email, undefined);
-    if (cached !== undefined) return cached.value;
-    return this.engine.load(this.user, email, undefined, loader);
+    return this.engine.resolve(this.user, email, undefined, loader);
   }
 
   // ------------------------------------------------------------------ roles
@@ -163,9 +156,7 @@ class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, 
     checkString("teamId", teamId);
     checkLoader(loader);
     if (!this.enabled) return loader();
-    const cached = this.engine.hit(roleKind, email, teamId);
-    if (cached !== undefined) return cached.value;
-    return this.engine.load(roleKind, email, teamId, loader);
+    return this.engine.resolve(roleKind, email, teamId, loader);
   }
 
   // ------------------------------------------------------------------ team lists

@@ -68,26 +68,36 @@ export class Engine {
 
   /** The L1 entry of (`id`, `p`), counted, when L1 is trusted and holds it (the hit path). */
   hit<V, P>(kind: Kind<V, P>, id: string, p: P): L1Entry<V> | undefined {
-    return this.tiers.hit(kind, id, p);
+    return this.tiers.hit(kind, id, p, this.tiers.o.now());
   }
 
   /** Whether `jti` is known revoked here (counted as a hit when it is). */
   revokedHere(jti: string): boolean {
+    return this.revokedAt(jti, this.tiers.o.now());
+  }
+
+  private revokedAt(jti: string | undefined, now: number): boolean {
     const t = this.tiers;
-    if (!t.revocations.known(jti, t.o.now())) return false;
+    if (jti === undefined || !t.revocations.known(jti, now)) return false;
     t.counters.hits++;
     return true;
   }
 
   /** L1, then L2: the value, `onRevoked` for a revoked jti, or undefined (a miss, kept for
-   *  the set that usually follows). */
+   *  the set that usually follows). With `onRevoked`, an entry whose jti is known revoked
+   *  here is answered `onRevoked` before L1 is looked at. */
   get<V, P, R = undefined>(
     kind: Kind<V, P>,
     id: string,
     p: P,
     onRevoked?: R,
   ): Promise<V | R | undefined> {
-    const h = this.tiers.hit(kind, id, p);
+    const t = this.tiers;
+    const now = t.o.now();
+    if (onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now)) {
+      return Promise.resolve(onRevoked);
+    }
+    const h = t.hit(kind, id, p, now);
     return h !== undefined ? resolved(h) : this.getFromL2(kind, id, p, onRevoked);
   }
 
@@ -106,14 +116,23 @@ export class Engine {
     return undefined;
   }
 
-  /** L1 only, synchronously. A miss is kept like an async one (a set after it and an
-   *  invalidation is refused), and counted when `countMiss`. */
-  getSync<V, P>(kind: Kind<V, P>, id: string, p: P, countMiss: boolean): V | undefined {
-    const h = this.tiers.hit(kind, id, p);
-    if (h !== undefined) return h.value;
+  /** L1 only, synchronously (with `onRevoked`, checked first as in {@link get}). A miss is
+   *  kept like an async one (a set after it and an invalidation is refused), and counted when
+   *  `countMiss`. */
+  getSync<V, P, R = undefined>(
+    kind: Kind<V, P>,
+    id: string,
+    p: P,
+    countMiss: boolean,
+    onRevoked?: R,
+  ): V | R | undefined {
     const t = this.tiers;
+    const now = t.o.now();
+    if (onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now)) return onRevoked;
+    const h = t.hit(kind, id, p, now);
+    if (h !== undefined) return h.value;
     if (countMiss) t.counters.misses++;
-    t.stashSync(t.plan(kind, id, p), t.o.now());
+    t.stashSync(t.plan(kind, id, p), now);
     return undefined;
   }
 
@@ -152,13 +171,18 @@ export class Engine {
     onRevoked?: R,
     cacheable?: (value: V) => boolean,
   ): Promise<V | R | undefined> {
-    const h = this.tiers.hit(kind, id, p);
+    const t = this.tiers;
+    const now = t.o.now();
+    if (onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now)) {
+      return Promise.resolve(onRevoked);
+    }
+    const h = t.hit(kind, id, p, now);
     if (h !== undefined) return resolved(h);
     return this.load(kind, id, p, loader, onRevoked, cacheable);
   }
 
   /** The L1-miss path of {@link resolve}. */
-  load<V, P, R = undefined>(
+  private load<V, P, R = undefined>(
     kind: Kind<V, P>,
     id: string,
     p: P,

@@ -125,8 +125,7 @@ export class Tiers {
 
   /** The live L1 entry of (`id`, `p`) when L1 is trusted, counted as a hit; else undefined
    *  (not counted: the L2 lookup that follows counts). The hit path: no key string built. */
-  hit<V, P>(kind: Kind<V, P>, id: string, p: P): L1Entry<V> | undefined {
-    const now = this.o.now();
+  hit<V, P>(kind: Kind<V, P>, id: string, p: P, now: number): L1Entry<V> | undefined {
     if (!this.trust.trusted(now)) return undefined;
     const entry = this.l1.getPairEntry(kind.space(p), id, kind.sub(p), now);
     if (entry === undefined) return undefined;
