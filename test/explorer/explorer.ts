@@ -166,7 +166,7 @@ export async function explore(
       }
     },
   );
-  const details = await fc.check(property, {
+  let details = await fc.check(property, {
     seed: options.seed,
     numRuns: options.numRuns,
     ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
@@ -176,6 +176,13 @@ export async function explore(
     interruptAfterTimeLimit: Number.isFinite(deadline) ? deadline - Date.now() : undefined,
     markInterruptAsFailure: false,
   });
+  const foundAt = details.numRuns;
+  if (details.failed && details.interrupted && options.path === undefined) {
+    // The time budget also cut the shrinking short: go on shrinking from where it stopped.
+    const first = details;
+    details = await fc.check(property, { seed: first.seed, path: first.counterexamplePath ?? "" });
+    if (!details.failed) details = first;
+  }
   let report = "";
   if (details.failed) {
     const [instances, warm, actions] = (details.counterexample ?? [0, false, []]) as [
@@ -188,7 +195,7 @@ export async function explore(
         ? details.errorInstance.message
         : String(details.errorInstance);
     report = [
-      `explorer (${backendName}) found a violation of the staleness promise after ${details.numRuns} run(s), shrunk ${details.numShrinks} time(s):`,
+      `explorer (${backendName}) found a violation of the staleness promise after ${foundAt} run(s), shrunk ${details.numShrinks} time(s):`,
       error
         .split("\n")
         .map((l) => `  ${l}`)
@@ -204,7 +211,7 @@ export async function explore(
     seed: options.seed,
     failed: details.failed,
     report,
-    numRuns: details.numRuns,
+    numRuns: foundAt,
     totals,
   };
 }
