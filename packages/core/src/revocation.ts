@@ -82,9 +82,9 @@ const SYNC_CHUNK = 4_096;
 
 /**
  * `syncRevokedTokens`: reads `source`, skips (and logs) malformed entries and over-long jtis,
- * clamps each deadline to MAX_LIFETIME_MS, and revokes them in chunks. A store failure is
- * counted and logged (the revoked sets and the log still carry them); a bus failure rejects
- * (other instances may not have them; calling again is safe). Returns how many were loaded.
+ * clamps each deadline to MAX_LIFETIME_MS, and revokes them in chunks. Every chunk is attempted;
+ * then a store or bus failure rejects with an InvalidationError, as any invalidation does
+ * (another instance may not have them; calling again is safe). Returns how many were loaded.
  */
 export async function syncRevocations(engine: Engine, source: RevocationSource): Promise<number> {
   let iterable: unknown = source;
@@ -124,7 +124,9 @@ export async function syncRevocations(engine: Engine, source: RevocationSource):
     }
   }
   if (chunk.length > 0) await engine.revokeMany(chunk, storeFailures, busFailures);
-  if (busFailures.length > 0) {
+  // Either failure rejects: an instance that cannot hear the log reads L2, so a revocation
+  // missing from L2's revoked set would read as "not revoked" there (the explorer found it).
+  if (busFailures.length > 0 || storeFailures.length > 0) {
     engine.finish("syncRevokedTokens", [...busFailures, ...storeFailures]);
   }
   return count;

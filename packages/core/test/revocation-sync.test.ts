@@ -4,6 +4,7 @@ import {
   createAuthCache,
   InvalidationError,
   MAX_IDENTIFIER_LENGTH,
+  StoreError,
   silentLogger,
 } from "../src/index.ts";
 import { Invalidator } from "../src/invalidator.ts";
@@ -91,6 +92,34 @@ describe("syncRevokedTokens reaches every instance (issue 13, defect 5)", () => 
     expect(await c.isTokenRevoked("j2")).toBe(true);
     bus.failPublish = false;
     expect(await a.syncRevokedTokens(["j1", "j2"])).toBe(2);
+  });
+
+  test("a sync whose L2 write fails rejects too, after publishing: an instance that cannot hear the log reads L2", async () => {
+    const { clock, store, bus, make } = fleet();
+    // A's view of the shared store loses every revoked-set write.
+    const failing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === "addMember") return async () => Promise.reject(new Error("L2 down"));
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const a = createAuthCache({
+      store: failing,
+      bus,
+      logger: silentLogger,
+      now: () => clock.t,
+      maxStaleMs: 1_000,
+    });
+    const b = make();
+    bus.confirm(clock.t);
+    await b.setAuthContext("u@x", "j1", ctx("u@x"));
+    const error = await a.syncRevokedTokens(["j1"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidationError);
+    expect((error as InvalidationError).operation).toBe("syncRevokedTokens");
+    expect((error as InvalidationError).cause).toBeInstanceOf(StoreError);
+    // Published all the same: B, which hears the log, answers revoked.
+    expect(b.getAuthContextSync("u@x", "j1")).toEqual(REVOKED);
   });
 
   test("a sync skips (and logs) a jti longer than MAX_IDENTIFIER_LENGTH; one at the limit goes out", async () => {
