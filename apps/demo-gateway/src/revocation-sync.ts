@@ -58,9 +58,17 @@ export function createRevocationSync(options: RevocationSyncOptions): Revocation
   let timer: ReturnType<typeof setInterval> | undefined;
   let running: Promise<number> | undefined;
 
+  // A start-up snapshot the cache could not fully write (L2 or the bus down): it is already in
+  // this instance's revoked set; every poll offers it again until the cache takes it.
+  let pendingSnapshot: (string | { jti: string; expiresAt: number })[] | undefined;
+
   const pollOnce = async (): Promise<number> => {
     polls += 1;
     let fresh = 0;
+    if (pendingSnapshot !== undefined) {
+      await options.cache.syncRevokedTokens(pendingSnapshot);
+      pendingSnapshot = undefined;
+    }
     for (;;) {
       const changes = await options.data.listRevocationChanges(cursor, batchSize);
       for (const change of changes) {
@@ -82,11 +90,19 @@ export function createRevocationSync(options: RevocationSyncOptions): Revocation
   const sync: RevocationSync = {
     async start() {
       const snapshot = await options.data.loadRevocationSnapshot();
-      initialCount = await options.cache.syncRevokedTokens(
-        snapshot.rows.map((r) =>
-          r.expiresAt == null ? r.jti : { jti: r.jti, expiresAt: r.expiresAt },
-        ),
+      const rows = snapshot.rows.map((r) =>
+        r.expiresAt == null ? r.jti : { jti: r.jti, expiresAt: r.expiresAt },
       );
+      try {
+        initialCount = await options.cache.syncRevokedTokens(rows);
+      } catch (error) {
+        // The cache rejects when L2 or the bus missed some of it (applied here all the same):
+        // start anyway, fail closed where it must, and retry on every poll until it lands.
+        initialCount = rows.length;
+        pendingSnapshot = rows;
+        pollErrors += 1;
+        options.onError?.(error);
+      }
       cursor = snapshot.cursor;
       if (options.intervalMs > 0) {
         timer = setInterval(() => {

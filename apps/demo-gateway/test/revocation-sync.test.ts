@@ -128,3 +128,40 @@ describe("revocation sync", () => {
     }
   });
 });
+
+describe("revocation sync when the cache cannot take the snapshot", () => {
+  test("start-up still succeeds, the error is reported, and the next poll offers the snapshot again", async () => {
+    const { createRevocationSync } = await import("../src/revocation-sync.ts");
+    const offered: unknown[][] = [];
+    let failures = 1;
+    const errors: unknown[] = [];
+    const sync = createRevocationSync({
+      cache: {
+        async syncRevokedTokens(source) {
+          const list = [...(source as Iterable<unknown>)];
+          offered.push(list);
+          if (failures-- > 0) throw new Error("did not reach the store");
+          return list.length;
+        },
+        async invalidateRevocation() {},
+      },
+      data: {
+        async loadRevocationSnapshot() {
+          return { rows: [{ jti: "j1", expiresAt: null }], cursor: 0 };
+        },
+        async listRevocationChanges() {
+          return [];
+        },
+      } as never,
+      intervalMs: 0,
+      onError: (e) => errors.push(e),
+    });
+    expect(await sync.start()).toBe(1);
+    expect(errors.length).toBe(1);
+    expect(sync.stats().pollErrors).toBe(1);
+    await sync.poll();
+    expect(offered).toEqual([["j1"], ["j1"]]);
+    await sync.poll();
+    expect(offered.length).toBe(2);
+  });
+});
