@@ -11,9 +11,9 @@ import { type AuthCache, createAuthCache } from "@authcache/core";
 import {
   createKeyCodec,
   ENVELOPE_VERSION,
+  type EntryKind,
   encodeEnvelope,
   encodeMessage,
-  type EntryKind,
 } from "@authcache/core/adapter";
 import { appendArgs, logKeys, STREAM_SCRIPTS } from "@authcache/redis-protocol";
 import { startServer, type TestServer } from "@authcache/test-servers";
