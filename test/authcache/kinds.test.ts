@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createMemoryStore } from "@authcache/adapter-memory";
-import { type AuthCache, createAuthCache, silentLogger } from "@authcache/core";
+import { type AuthCache, createAuthCache, InvalidationError, silentLogger } from "@authcache/core";
 import { countingStore, fleet, l1Only } from "./support.ts";
 
 const open: { close(): Promise<void> }[] = [];
@@ -306,14 +306,18 @@ describe("revocation", () => {
     expect(await b.isTokenRevoked("j4")).toBe(true);
   });
 
-  test("syncRevokedTokens keeps going when L2 fails", async () => {
+  test("syncRevokedTokens keeps going when L2 fails, then rejects naming itself", async () => {
     const failing = countingStore(createMemoryStore());
     failing.addMember = () => Promise.reject(new Error("L2 down"));
     const a = track(
       createAuthCache({ store: failing, logger: silentLogger, l2: { breaker: { failures: 3 } } }),
     );
     const jtis = Array.from({ length: 50 }, (_, i) => `j${i}`);
-    expect(await a.syncRevokedTokens(jtis)).toBe(50);
+    // Every revocation is applied here; the L2 failure is reported (an instance that cannot
+    // hear the log would read L2 without them), so the caller retries.
+    const error = await a.syncRevokedTokens(jtis).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidationError);
+    expect((error as InvalidationError).operation).toBe("syncRevokedTokens");
     for (const j of jtis) expect(await a.isTokenRevoked(j)).toBe(true);
     expect(a.stats().l2Errors).toBeGreaterThan(0);
   });
