@@ -97,10 +97,19 @@ export function killMaster(
       const cluster = ctl.cluster;
       const logMaster = await masterOfSlot(cluster, await slotOf(cluster, logKey));
       const topo = await cluster.topology();
+      // Another master: one that serves slots (a node just demoted by a failover is still a
+      // slotless "master" to the others for a while) and has a live replica to take over.
       killed =
         which === "log"
           ? logMaster
-          : topo.find((n) => n.role === "master" && !n.failed && n.id !== logMaster.id);
+          : topo.find(
+              (n) =>
+                n.role === "master" &&
+                n.slots > 0 &&
+                !n.failed &&
+                n.id !== logMaster.id &&
+                topo.some((r) => r.masterId === n.id && !r.failed),
+            );
       if (!killed) throw new Error("cluster faults: no master to kill");
       ctl.mark(label, "start");
       ctl.count("master kills");
@@ -109,7 +118,9 @@ export function killMaster(
     holdMs,
     async undo() {
       const cluster = ctl.cluster;
-      await cluster.waitHealthy(30_000);
+      // The replica normally takes over within a few node timeouts; if none could (a loaded
+      // machine, a replica still syncing), starting the old master again heals the shard.
+      await cluster.waitHealthy(20_000).catch(() => {});
       if (!killed) return;
       await cluster.restartNode(killed);
       await waitReplicaInSync(killed);
