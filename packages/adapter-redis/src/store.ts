@@ -78,11 +78,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
     const pipeline = client.pipeline();
     if (keys.length > 0) pipeline.mget(keys);
-    for (const m of members) pipeline.zscore(m.set, m.member);
-    return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+    // Several checks in one set (core batches the L1 misses of one turn): one ZMSCORE.
+    const set = members[0]?.set;
+    const oneSet = members.length > 1 && members.every((m) => m.set === set);
+    if (oneSet) pipeline.zmscore(set as string, ...members.map((m) => m.member));
+    else for (const m of members) pipeline.zscore(m.set, m.member);
+    const replies = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
       if (error) throw error;
       return reply;
     });
+    if (!oneSet) return replies;
+    const scores = replies[replies.length - 1];
+    if (!Array.isArray(scores) || scores.length !== members.length) {
+      throw new Error("ZMSCORE reply is short");
+    }
+    return [...replies.slice(0, -1), ...scores];
   };
 
   const read = async (keys: string[], members: MemberCheck[]): Promise<ReadResult> => {

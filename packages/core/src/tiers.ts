@@ -13,7 +13,7 @@ import {
 } from "./kind.ts";
 import { tagsOf } from "./l1-address.ts";
 import { L1Cache, type L1Entry } from "./l1-cache.ts";
-import { readL2 } from "./l2-read.ts";
+import { L2Reader } from "./l2-read.ts";
 import { MissRecords } from "./miss-records.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Revocations } from "./revocation.ts";
@@ -65,6 +65,8 @@ export class Tiers {
   /** The get misses a following set is judged against (get-then-set). */
   readonly misses = new MissRecords();
   readonly storeGuard: Guard | undefined;
+  /** The guarded L2 reads, batched per turn of the event loop. */
+  private readonly reader: L2Reader | undefined;
   private readonly tickets = new Set<Ticket>();
   /** Memo of KeyCodec.id for the hashed paths (bounded: cleared when full). */
   private readonly hids = new Map<string, string>();
@@ -103,6 +105,7 @@ export class Tiers {
         logger: options.logger,
         wrap: (op, cause) => new StoreError(op, store.name, { cause }),
       });
+      this.reader = new L2Reader(store, this.storeGuard, this.codec);
     }
   }
 
@@ -259,14 +262,14 @@ export class Tiers {
     return INVALID;
   }
 
-  /** One guarded `store.read` (see readL2); records the fence values in the ticket. Never
-   *  throws: a failure is a miss, counted. */
+  /** One guarded L2 read (see readL2 and L2Reader: the reads of one turn share a
+   *  `store.read`); records the fence values in the ticket. Never throws: a failure is a miss,
+   *  counted. */
   private async read(ticket: Ticket<unknown>, l2: L2Plan): Promise<string | undefined> {
-    const store = this.o.store;
-    const guard = this.storeGuard;
-    if (store === undefined || guard === undefined) return undefined;
+    const reader = this.reader;
+    if (reader === undefined) return undefined;
     try {
-      return await readL2(store, guard, this.codec, ticket, l2);
+      return await reader.read(ticket, l2);
     } catch (e) {
       this.storeFailed("read", e);
       return undefined;
