@@ -123,7 +123,7 @@ export function createKeyCodec(options: KeyCodecOptions): KeyCodec {
   if (problem !== undefined) throw new RangeError(`@authcache/core: prefix ${problem}`);
   const p = options.prefix;
   const secret = options.hashIdentifiers?.key;
-  const id =
+  const encode =
     secret === undefined
       ? (s: string): string => {
           const e = percentEncode(s);
@@ -131,6 +131,17 @@ export function createKeyCodec(options: KeyCodecOptions): KeyCodec {
         }
       : (s: string): string =>
           createHmac("sha256", secret).update(percentEncode(s)).digest("base64url");
+  // The last identifier encoded: one plan asks for the same e-mail's segment three times in a
+  // row (entry key, fence, owner index), ~0.25 µs each.
+  let lastIn: string | undefined;
+  let lastOut = "";
+  const id = (s: string): string => {
+    if (s !== lastIn) {
+      lastOut = encode(s);
+      lastIn = s;
+    }
+    return lastOut;
+  };
   const tag = (email: string): string => `{${id(email)}}`;
   // `/` never survives percentEncode, so this input is no identifier's.
   const keyId =

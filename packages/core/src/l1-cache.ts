@@ -203,12 +203,8 @@ export class L1Cache<V> {
   deleteOwner(owner: string): number {
     const nodes = this.ownerIndex.take(owner);
     if (nodes === undefined) return 0;
-    let n = 0;
-    for (const node of [...nodes]) {
-      this.unlink(node);
-      n++;
-    }
-    return n;
+    for (const node of nodes) this.unlink(node);
+    return nodes.length;
   }
 
   /** Removes every entry. */

@@ -84,6 +84,22 @@ describe("key codec", () => {
     );
   });
 
+  test("percentEncode of an e-mail-like string is its UTF-8 percent-encoding (`@` is %40)", () => {
+    expect(percentEncode("alice@x.com")).toBe("alice%40x.com");
+    expect(percentEncode("@a@")).toBe("%40a%40");
+    const unit = fc.constantFrom("@", "a", "Z", "0", ".", "_", "~", "-", "!", " ", "é");
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 16 }), (s) => {
+        // encodeURIComponent leaves !'()* alone; percentEncode encodes them: patch those.
+        const expected = encodeURIComponent(s).replace(
+          /[!'()*]/g,
+          (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+        );
+        return percentEncode(s) === expected;
+      }),
+    );
+  });
+
   const anyString = fc.oneof(
     fc.string({ unit: "binary", maxLength: 12 }),
     fc.constantFrom(...nasty),
