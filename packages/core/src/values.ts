@@ -162,10 +162,32 @@ export function adoptUser<U extends object = UserRecord>(
   redact: readonly string[],
 ): Readonly<U> {
   if (!isPlainObject(v)) throw typeError("stored user", "a plain object", v);
-  if (!nestedWithin(v, MAX_VALUE_DEPTH)) throw typeError("stored user", JSON_ONLY, v);
+  // One walk checks the depth and freezes what is below the record (the record itself is
+  // frozen after redaction): a fresh JSON tree, so nothing in it is frozen or shared yet.
+  if (!freezeBelow(v, MAX_VALUE_DEPTH)) throw typeError("stored user", JSON_ONLY, v);
   for (const field of redact) delete v[field];
   // Written by a fill of this cache's U (the envelope is bound to its key and kind).
-  return deepFreeze(v) as Readonly<U>;
+  return Object.freeze(v) as Readonly<U>;
+}
+
+/** {@link nestedWithin} for a fresh JSON tree `v` (level 1), freezing every object and array
+ *  below `v` on the way (not `v` itself). False, with part of the tree frozen, when too deep. */
+function freezeBelow(v: object, max: number): boolean {
+  const stack: object[] = [v];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const o = stack.pop() as object;
+    const d = depths.pop() as number;
+    if (d > max) return false;
+    if (o !== v) Object.freeze(o);
+    for (const child of Array.isArray(o) ? o : Object.values(o)) {
+      if (typeof child === "object" && child !== null) {
+        stack.push(child);
+        depths.push(d + 1);
+      }
+    }
+  }
+  return true;
 }
 
 /** {@link copyContext} for a context decoded from L2 (a fresh object nobody else holds): the
