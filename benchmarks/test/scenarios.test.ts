@@ -43,7 +43,11 @@ describe("benchmark scenarios (smoke size)", () => {
     const r = get("l1-hit");
     const backends = new Set(ours(r).map((x) => x.backend));
     expect([...backends].sort()).toEqual(["-", "libsql", "memory", "redis", "valkey"]);
-    for (const row of r.rows) expect(col(row, "misses")).toBe(0);
+    for (const row of r.rows)
+      expect({ row: `${row.case} [${row.backend}]`, misses: col(row, "misses") }).toEqual({
+        row: `${row.case} [${row.backend}]`,
+        misses: 0,
+      });
     expect(r.rows.filter((x) => x.subject === "peer").length).toBe(5);
   });
 
@@ -60,7 +64,11 @@ describe("benchmark scenarios (smoke size)", () => {
   test("L2 hit: every read of every subject found its key", () => {
     const r = get("l2-hit");
     expect(ours(r).length).toBe(8); // 4 backends x (sequential, 64-way)
-    for (const row of r.rows) expect(col(row, "misses")).toBe(0);
+    for (const row of r.rows)
+      expect({ row: `${row.case} [${row.backend}]`, misses: col(row, "misses") }).toEqual({
+        row: `${row.case} [${row.backend}]`,
+        misses: 0,
+      });
   });
 
   test("cold miss: authcache runs the loader once per burst and answers everyone right", () => {
