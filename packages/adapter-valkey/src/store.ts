@@ -138,10 +138,29 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     call(async (c) => {
       const cluster = isCluster(c);
       const pipeline = cluster ? new ClusterBatch(false) : new Batch(false);
+      // Per command sent: how many member checks a ZMSCORE stands for (0: any other command).
+      // Several checks of one group in one set (core batches the L1 misses of one turn) are one
+      // ZMSCORE; its reply is spread back into one reply per check below.
+      const spread: number[] = [];
       for (const r of batch) {
         for (const g of r.groups) {
-          if (g.keys.length > 0) pipeline.mget(g.keys);
-          for (const m of g.members) pipeline.zscore(m.set, m.member);
+          if (g.keys.length > 0) {
+            pipeline.mget(g.keys);
+            spread.push(0);
+          }
+          const set = g.members[0]?.set;
+          if (g.members.length > 1 && g.members.every((m) => m.set === set)) {
+            pipeline.zmscore(
+              set as string,
+              g.members.map((m) => m.member),
+            );
+            spread.push(g.members.length);
+          } else {
+            for (const m of g.members) {
+              pipeline.zscore(m.set, m.member);
+              spread.push(0);
+            }
+          }
         }
       }
       const replies = cluster
@@ -152,7 +171,20 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       // read as "not a member", nor a failed MGET as a miss. The whole read fails (a TRYAGAIN
       // is retried by `call`).
       for (const reply of replies) if (reply instanceof Error) throw reply;
-      return replies;
+      if (replies.length !== spread.length) throw new Error(`${PKG}: a read pipeline is short`);
+      const out: unknown[] = [];
+      replies.forEach((reply, i) => {
+        const n = spread[i] as number;
+        if (n === 0) {
+          out.push(reply);
+          return;
+        }
+        if (!Array.isArray(reply) || reply.length !== n) {
+          throw new Error(`${PKG}: a ZMSCORE reply is short`);
+        }
+        out.push(...reply);
+      });
+      return out;
     });
   const reads = new ReadBatcher<PendingRead>(sendReads, {
     maxConcurrent: options.readPipelines ?? 8,
