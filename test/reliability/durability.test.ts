@@ -31,8 +31,17 @@ function open(kind: ServerKind, cluster: TestCluster, durability: Durability): P
   const d = durability === undefined ? {} : { durability };
   if (kind === "valkey") {
     GlideLogger.init("error");
-    const store = createValkeyStore({ addresses: nodes, cluster: true, ...d });
-    const bus = createValkeyBus({ addresses: nodes, cluster: true, stream: "dur:log", ...d });
+    // A generous connection timeout: glide's default (a fraction of a second) is not always
+    // enough to discover six nodes on a loaded machine, and this test is about durability.
+    const clientConfig = { advancedConfiguration: { connectionTimeout: 5_000 } };
+    const store = createValkeyStore({ addresses: nodes, cluster: true, clientConfig, ...d });
+    const bus = createValkeyBus({
+      addresses: nodes,
+      cluster: true,
+      clientConfig,
+      stream: "dur:log",
+      ...d,
+    });
     return {
       store,
       bus,
