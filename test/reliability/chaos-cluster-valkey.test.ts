@@ -1,76 +1,11 @@
-/**
- * Bounded staleness on a Valkey cluster with replicas (3 masters, 1 replica each, built with
- * `valkey-cli --cluster create --cluster-replicas 1`), through the valkey-glide adapter: three caches
- * (one in another process) read and invalidate while the master serving the log is killed (the
- * cluster promotes its replica), the old master rejoins as a replica, a manual failover swaps
- * them back, slots move under traffic (MOVED/ASK) and another shard's master is killed. Every
- * read is checked against the ground truth, and no read may fail.
- * `make soak` repeats the schedule for AUTHCACHE_SOAK_SECONDS.
- */
-import { expect, test } from "bun:test";
-import { clusterChaosSchedule, clusterFixture } from "../support/cluster-faults.ts";
-import type { Instance } from "../support/fleet.ts";
-import {
-  calm,
-  deafButConfirming,
-  expectNoStaleReads,
-  runStalenessScenario,
-  soak,
-  soakTimeout,
-} from "../support/staleness-scenario.ts";
+/** Bounded staleness on a Valkey cluster with replicas, through the valkey-glide adapter (the
+ *  run is described in ../support/cluster-chaos.ts). */
+import { defineClusterChaos } from "../support/cluster-chaos.ts";
 
-const MAX_STALE_MS = 1000;
-const SEED = Number(process.env.AUTHCACHE_CHAOS_SEED ?? 20_260_101) + 23;
-const chaos = clusterFixture("valkey");
-
-test(
-  "valkey-glide on a cluster with replicas: nothing staler than maxStaleMs, no failed read, through master kills, failovers and a reshard",
-  async () => {
-    const result = await runStalenessScenario({
-      cluster: chaos.cluster,
-      seed: SEED,
-      maxStaleMs: MAX_STALE_MS,
-      namespace: "chaos-cluster-valkey",
-      adapter: "valkey",
-      local: 2,
-      workers: 1,
-      fleet: chaos.fleet,
-      faults: (ctl) => soak(() => clusterChaosSchedule(ctl, "chaos-cluster-valkey:log")),
-    });
-    expectNoStaleReads(result, "cluster chaos summary (valkey)");
-    expect(new Set(chaos.fleet.map((i) => i.pid)).size).toBe(2);
-    // Every fault of the schedule happened (at least once: a soak run repeats it).
-    expect(result.otherFaults["master kills"]).toBeGreaterThanOrEqual(2);
-    expect(result.otherFaults["manual failovers"]).toBeGreaterThanOrEqual(1);
-    expect(result.otherFaults.reshards).toBeGreaterThanOrEqual(1);
-    expect(result.recovery.length).toBe(result.faultsInjected);
-    expect(result.sum("l2Errors")).toBeGreaterThan(0);
-    expect(result.report.checked).toBeGreaterThan(1000);
-    expect(result.sum("l1Hits")).toBeGreaterThan(0);
-    expect(result.sum("l2Hits")).toBeGreaterThan(0);
-  },
-  soakTimeout(120_000),
-);
-
-test("the valkey cluster run catches a cache that ignores the invalidation log", async () => {
-  const broken: Instance[] = [];
-  try {
-    const result = await runStalenessScenario({
-      cluster: chaos.cluster,
-      seed: SEED + 1,
-      maxStaleMs: MAX_STALE_MS,
-      namespace: "deaf-cluster-valkey",
-      adapter: "valkey",
-      local: 2,
-      workers: 0,
-      fleet: broken,
-      wrapBus: (index, bus) => (index === 1 ? deafButConfirming(bus) : bus),
-      faults: () => [calm(3000)],
-    });
-    console.log(`deaf-instance check on the cluster (must find stale reads): ${result.summary}`);
-    expect(result.report.stale.length).toBeGreaterThan(0);
-    expect(result.report.stale.every((s) => s.read.instance === "B")).toBe(true);
-  } finally {
-    for (const inst of broken) await inst.close().catch(() => {});
-  }
-}, 30_000);
+defineClusterChaos("valkey", {
+  client: "valkey-glide",
+  namespace: "chaos-cluster-valkey",
+  deafNamespace: "deaf-cluster-valkey",
+  seedOffset: 23,
+  deafTitle: "the valkey cluster run catches a cache that ignores the invalidation log",
+});
