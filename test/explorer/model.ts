@@ -14,6 +14,7 @@
  * Order between writes and invalidation calls is a sequence number, not the clock (many steps
  * share one fake millisecond); the bound is measured on the fake clock.
  */
+import { canonical } from "../support/ground-truth.ts";
 
 export const EMAILS = ["a@x.io", "b@x.io"] as const;
 export const TEAMS = ["t1", "t2"] as const;
@@ -73,23 +74,8 @@ export function entityKey(x: Entity): string {
   }
 }
 
-/** A stable string for a JSON-like value (object keys sorted). */
-export function canonical(value: unknown): string {
-  return JSON.stringify(sortKeys(value)) ?? "undefined";
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
+/** A stable string for a JSON-like value: the chaos runs' ground-truth checker's own. */
+export { canonical };
 
 export interface UserRow {
   readonly email: string;
