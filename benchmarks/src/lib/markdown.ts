@@ -1,4 +1,5 @@
 import { fmt, fmtRatio } from "./format.ts";
+import { goalsTable } from "./goals.ts";
 import type { Machine } from "./machine.ts";
 import { describePin } from "./pinning.ts";
 import type { PinInfo, Row, ScenarioResult } from "./types.ts";
@@ -101,6 +102,10 @@ export function fullReport(
     "Where authcache is behind a peer of the same row group (computed from this run):",
     "",
     ...(lag.length ? lag.map((l) => `- ${l}`) : ["- nowhere"]),
+    "",
+    "The performance goals, judged from this run (ratios to rows of the same run):",
+    "",
+    goalsTable(results),
     "",
     ...body.flatMap((b) => [b, ""]),
   ].join("\n");
