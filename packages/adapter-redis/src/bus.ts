@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { InvalidationBus } from "@authcache/core";
 import { createLogBus, type LogReader, type LogTransport } from "@authcache/core/adapter";
 import {
+  appendAfterCall,
   appendArgs,
   blockMsProblem,
   checkDurability,
@@ -21,6 +22,7 @@ import {
   closeClient,
   fastRetry,
   isCluster,
+  keyspaceOf,
   PACKAGE,
   type RedisClient,
   type RedisConnectionOptions,
@@ -89,6 +91,17 @@ function script(source: string) {
 }
 const appendScript = script(STREAM_SCRIPTS.append);
 const endScript = script(STREAM_SCRIPTS.end);
+
+/** `STREAM_SCRIPTS.appendAfter`, sent by hash (the log's keys, then the writes' keys). */
+const appendAfterSha = createHash("sha1").update(STREAM_SCRIPTS.appendAfter).digest("hex");
+async function appendAfterScript(client: RedisClient, keys: string[], args: string[]) {
+  try {
+    return await client.evalsha(appendAfterSha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.includes("NOSCRIPT")) throw error;
+    return client.eval(STREAM_SCRIPTS.appendAfter, keys.length, ...keys, ...args);
+  }
+}
 
 /** The follower's own connection: a blocking read must not stall the publishing client. It
  *  never queues or resends commands across a reconnect (a resent read could be dated wrong). */
@@ -221,6 +234,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const durability = checkDurability(options.durability, `${PACKAGE}: createRedisBus`);
   const { client, owned, clustered } = resolveConnection(options, "createRedisBus");
 
+  // The ordered publish: standalone only (a cluster has the log and the store's keys in
+  // different slots). Its writes travel with the append, on the publishing connection.
+  const keyspace = clustered ? undefined : keyspaceOf(client);
   const transport: LogTransport = {
     name: "redis",
     blockMs,
@@ -228,6 +244,17 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       await appendScript(client, keys, appendArgs(data, maxLength));
       await waitDurable(client, clustered, [keys.meta], durability);
     },
+    ...(keyspace === undefined
+      ? {}
+      : {
+          keyspace,
+          async appendAfter(writes, data) {
+            const call = appendAfterCall(keys, writes, data, maxLength);
+            await appendAfterScript(client, call.keys, call.args);
+            // WAIT on this connection covers the writes as well as the entry.
+            await waitDurable(client, clustered, [keys.meta], durability);
+          },
+        }),
     openReader: () => openReader(client, keys, blockMs, connectionName),
     async close() {
       if (owned) await closeClient(client);
@@ -247,6 +274,12 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       return inner.dropped;
     },
     publish: (message) => inner.publish(message),
+    ...(inner.publishAfter === undefined
+      ? {}
+      : {
+          keyspace: inner.keyspace,
+          publishAfter: inner.publishAfter,
+        }),
     subscribe: (handlers) => inner.subscribe(handlers),
     onState: (listener) => inner.onState(listener),
     close: () => inner.close(),

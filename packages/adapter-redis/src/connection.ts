@@ -1,3 +1,4 @@
+import { redisKeyspace } from "@authcache/redis-protocol";
 import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis";
 import { Cluster, Redis } from "ioredis";
 
@@ -120,4 +121,23 @@ export async function closeClient(client: RedisClient): Promise<void> {
     await Promise.race([ended, late]);
   }
   clearTimeout(timer);
+}
+
+/** The keyspace (core's `Store.keyspace`, `InvalidationBus.keyspace`) of a standalone client
+ *  connected by host and port: its server and database. Undefined for a cluster (keys in
+ *  several slots), Sentinel (the master may change under one of the clients) or a socket path. */
+export function keyspaceOf(client: RedisClient): string | undefined {
+  if (isCluster(client)) return undefined;
+  const o = (client as Redis).options as
+    | { host?: unknown; port?: unknown; db?: unknown; path?: unknown; sentinels?: unknown }
+    | undefined;
+  if (o === undefined || o.path || (Array.isArray(o.sentinels) && o.sentinels.length > 0)) {
+    return undefined;
+  }
+  const { host, port } = o;
+  const db = o.db ?? 0;
+  if (typeof host !== "string" || typeof port !== "number" || typeof db !== "number") {
+    return undefined;
+  }
+  return redisKeyspace(host, port, db);
 }

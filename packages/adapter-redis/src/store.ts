@@ -17,6 +17,7 @@ import {
 } from "@authcache/redis-protocol";
 import {
   closeClient,
+  keyspaceOf,
   PACKAGE,
   type RedisClient,
   type RedisConnectionOptions,
@@ -119,10 +120,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     await Promise.all(planDelete(keys, clustered).map((group) => client.del(...group)));
   };
 
+  // Standalone, without durability (whose WAIT per write a bus would not make): a bus on the
+  // same server and database may carry this store's invalidation writes (core's publishAfter).
+  const keyspace = durability === undefined ? keyspaceOf(client) : undefined;
   const store: RedisStore = {
     name: "redis",
     client,
     clustered,
+    ...(keyspace === undefined ? {} : { keyspace }),
 
     get: (key) => guard("get", async () => text(await client.get(key))),
 

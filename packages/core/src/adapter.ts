@@ -15,6 +15,7 @@ export type {
   ResetCause,
   RevokedToken,
   Store,
+  StoreWrite,
   Unsubscribe,
 } from "./contracts.ts";
 export type { EntryKind, Envelope, EnvelopeCodec } from "./envelope.ts";

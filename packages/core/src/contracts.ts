@@ -80,9 +80,30 @@ export interface Store {
   hasMember(set: string, member: string): Promise<boolean>;
   /** Returns the number of live members of `set` (for stats and bounded-memory tests). */
   countMembers(set: string): Promise<number>;
+  /** Optional. Where this store's keys live, as an opaque string (`redisKeyspace` of
+   *  `@authcache/redis-protocol` for the Redis-family adapters: one server, one database).
+   *  Declared only when a bus whose `keyspace` is the same string writes exactly the keys this
+   *  store reads, with the same meaning (see `InvalidationBus.publishAfter`); left undefined
+   *  when that cannot be promised (a cluster, a store that waits for replicas). */
+  readonly keyspace?: string;
   /** Releases what the store opened (never a client it was given). Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * A store write a bus can carry ahead of its append (`InvalidationBus.publishAfter`), as the
+ * `Store` method of the same name would make it:
+ * - "addMember": `Store.addMember(set, member, expiresAt)`;
+ * - "delete": `Store.deleteMany(keys)`.
+ */
+export type StoreWrite =
+  | {
+      readonly op: "addMember";
+      readonly set: string;
+      readonly member: string;
+      readonly expiresAt: number;
+    }
+  | { readonly op: "delete"; readonly keys: readonly string[] };
 
 /** One entry of the invalidation log. Adapters transport these as the string produced by
  *  `encodeMessage` and read them back with `decodeMessage` (which rejects malformed input). */
@@ -164,6 +185,21 @@ export interface InvalidationBus {
   onState(listener: (state: BusState) => void): Unsubscribe;
   /** Counts of entries dropped because they failed to decode. */
   readonly dropped: number;
+  /** Optional, with `publishAfter`: where the keys `publishAfter` writes live (see
+   *  `Store.keyspace`). Core uses `publishAfter` only when its store declares the same string. */
+  readonly keyspace?: string;
+  /**
+   * Optional: the ordered publish. Makes `writes` in the store whose `keyspace` equals this
+   * bus's, in order, and then appends `message`, so that no follower can read the entry before
+   * every write is visible to every reader of that store (one atomic script on the server that
+   * holds both the keys and the log). The entry is never appended unless every write was made.
+   * Resolves once the log has the entry (and any durability the bus promises for an append
+   * holds for the writes too); rejects otherwise, and then nothing may be assumed: some writes,
+   * or all of them and the entry, may have happened. Core then makes the writes through the
+   * store and publishes again (today's order; the writes are idempotent and so is applying an
+   * entry twice), so failures are reported as store and bus failures, as without it.
+   */
+  publishAfter?(writes: readonly StoreWrite[], message: InvalidationMessage): Promise<void>;
   /** Stops following and releases what the bus opened (never a client it was given). */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type {
   BusState,
   InvalidationMessage,
   ResetCause,
+  StoreWrite,
   Unsubscribe,
 } from "./contracts.ts";
 import type {
@@ -238,7 +239,8 @@ class Follower {
  * - on a failed read reports "down" and retries with backoff from the same position; a read with
  *   no reply within `blockMs + replyTimeoutMs` closes its reader and opens another;
  * - drops and counts entries that do not decode (`dropped`, once per entry per bus).
- * The bus is "up" while every follower is; listeners hear each change once.
+ * The bus is "up" while every follower is; listeners hear each change once. A transport with
+ * `appendAfter` and `keyspace` gives the bus `publishAfter` and `keyspace` (the ordered publish).
  */
 export function createLogBus(transport: LogTransport, options: LogBusOptions = {}): LogBus {
   const err = options.errorPrefix ?? "@authcache/core";
@@ -305,6 +307,7 @@ export function createLogBus(transport: LogTransport, options: LogBusOptions = {
     },
   };
 
+  const appendAfter = transport.appendAfter;
   const bus: LogBus = {
     name: transport.name,
     transport,
@@ -322,6 +325,23 @@ export function createLogBus(transport: LogTransport, options: LogBusOptions = {
         throw new Error(`${err}: ${transport.name} bus publish failed: ${text}`, { cause: error });
       }
     },
+    ...(appendAfter === undefined || transport.keyspace === undefined
+      ? {}
+      : {
+          keyspace: transport.keyspace,
+          async publishAfter(writes: readonly StoreWrite[], message: InvalidationMessage) {
+            if (closed) throw new Error(`${err}: publish after close()`);
+            const data = encodeMessage(message);
+            try {
+              await appendAfter.call(transport, writes, data);
+            } catch (error) {
+              const text = error instanceof Error ? error.message : String(error);
+              throw new Error(`${err}: ${transport.name} bus ordered publish failed: ${text}`, {
+                cause: error,
+              });
+            }
+          },
+        }),
     async subscribe(handlers): Promise<Unsubscribe> {
       if (closed) throw new Error(`${err}: subscribe after close()`);
       const follower = new Follower(shared, handlers);

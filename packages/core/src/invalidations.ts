@@ -14,7 +14,7 @@
  * `team` = userTeamEntries, `teams` = userTeamLists, `role` = userRole, `revoke` = revocation,
  * `revokeMany` = revocations.
  */
-import type { InvalidationMessage, RevokedToken, Store } from "./contracts.ts";
+import type { InvalidationMessage, RevokedToken, Store, StoreWrite } from "./contracts.ts";
 import type { KeyCodec } from "./key-codec.ts";
 import { PER_USER_KINDS } from "./kinds.ts";
 import { localTags, type Tags } from "./l1-address.ts";
@@ -35,6 +35,9 @@ export interface Invalidation<M extends InvalidationMessage> {
   tags(m: M, t: Tags): string[];
   /** Its L2 work, in phases (each phase's steps run concurrently). */
   l2(m: M, c: KeyCodec, now: number): StoreStep[][];
+  /** Its L2 work as writes a bus can carry ahead of its entry (`InvalidationBus.publishAfter`),
+   *  for the kinds whose work is one phase of such writes; the same writes as `l2`. */
+  writes?(m: M, c: KeyCodec, now: number): StoreWrite[];
   /** The revocations it records, each until its deadline (`retainUntil` when none is known). */
   revokes(m: M, retainUntil: number): RevokedToken[];
   /** The log form of `m` under `hashIdentifiers`: every identifier mapped by `h`. */
@@ -133,13 +136,16 @@ export const teamRoles: Invalidation<Message<"teamRoles">> = {
  *  contexts and "not revoked" entry dropped. `expiresAt` is always set by core. */
 export const revocation: Invalidation<Message<"revoke">> = {
   tags: (m, t) => [t.jti(m.jti)],
-  l2: (m, c, now) => {
-    const set = c.revoked();
-    const member = c.revokedMember(m.jti);
-    const nr = c.notRevoked(m.jti);
-    const until = m.expiresAt ?? now;
-    return [[(s) => s.addMember(set, member, until), (s) => s.deleteMany([nr])]];
-  },
+  l2: (m, c, now) => [revocation.writes?.(m, c, now).map(writeStep) ?? []],
+  writes: (m, c, now) => [
+    {
+      op: "addMember",
+      set: c.revoked(),
+      member: c.revokedMember(m.jti),
+      expiresAt: m.expiresAt ?? now,
+    },
+    { op: "delete", keys: [c.notRevoked(m.jti)] },
+  ],
   revokes: (m, retainUntil) => [{ jti: m.jti, expiresAt: m.expiresAt ?? retainUntil }],
   hashed: (m, h, keyId) =>
     m.expiresAt === undefined
@@ -172,11 +178,20 @@ export const revocations: Invalidation<Message<"revokeMany">> = {
   }),
 };
 
+/** The store call that makes `w` (what a bus's `publishAfter` makes in its script). */
+export function writeStep(w: StoreWrite): StoreStep {
+  return w.op === "addMember"
+    ? (s) => s.addMember(w.set, w.member, w.expiresAt)
+    : (s) => s.deleteMany([...w.keys]);
+}
+
 /** A message with its table entry, ready to apply (the entry's functions bound to it). */
 export interface BoundInvalidation {
   readonly message: Exclude<InvalidationMessage, { type: "all" }>;
   tags(t: Tags): string[];
   l2(c: KeyCodec, now: number): StoreStep[][];
+  /** Undefined for a kind whose L2 work a bus cannot carry (see `Invalidation.writes`). */
+  writes(c: KeyCodec, now: number): StoreWrite[] | undefined;
   revokes(retainUntil: number): RevokedToken[];
   hashed(h: (identifier: string) => string, keyId: string): InvalidationMessage;
 }
@@ -189,6 +204,7 @@ function bind<M extends Exclude<InvalidationMessage, { type: "all" }>>(
     message: m,
     tags: (t) => entry.tags(m, t),
     l2: (c, now) => entry.l2(m, c, now),
+    writes: (c, now) => entry.writes?.(m, c, now),
     revokes: (retainUntil) => entry.revokes(m, retainUntil),
     hashed: (h, keyId) => entry.hashed(m, h, keyId),
   };

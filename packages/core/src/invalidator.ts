@@ -11,13 +11,22 @@ import { hashedMessageTags, localTags } from "./l1-address.ts";
 import { encodeMessage, revocationEntries } from "./message.ts";
 import type { Tiers } from "./tiers.ts";
 
+/** Failed ordered publishes, in a row, each followed by a clean store write and publish, after
+ *  which an instance stops trying the ordered publish. */
+export const ORDERED_MISMATCHES = 3;
+
 /**
  * Applies invalidations to this instance (from `invalidate*` and from the log) and sends them
  * to L2 and the log, by the table of invalidations.ts. Order of a local invalidation: apply
- * here, L2 phases, publish, apply again (anything that raced the first pass is dropped).
+ * here, L2 phases, publish, apply again (anything that raced the first pass is dropped). When
+ * the bus can carry the L2 writes ahead of its entry (`publishAfter`, same keyspace as the
+ * store), the L2 phases and the publish are that one call; if it fails, the two steps follow.
  */
 export class Invalidator {
   readonly busGuard: Guard | undefined;
+  /** The ordered publish is off for this instance (see orderedFallback). */
+  private orderedOff = false;
+  private orderedMismatches = 0;
 
   constructor(private readonly tiers: Tiers) {
     const { bus, timeoutMs, breaker, now, logger } = tiers.o;
@@ -75,10 +84,77 @@ export class Invalidator {
     const entry = invalidationOf(message);
     this.apply(message);
     const failures: AuthCacheError[] = [];
-    await this.runPhases(entry.l2(tiers.codec, tiers.o.now()), failures);
-    await this.publish(this.wire(entry), failures);
+    const now = tiers.o.now();
+    const wire = this.wire(entry);
+    const ordered = await this.publishAfter(entry, wire, now);
+    if (ordered !== "done") {
+      await this.runPhases(entry.l2(tiers.codec, now), failures);
+      await this.publish(wire, failures);
+      if (ordered === "failed") this.orderedFallback(failures.length === 0);
+    }
     this.apply(message);
     this.finish(operation, failures);
+  }
+
+  /**
+   * The ordered publish (`InvalidationBus.publishAfter`): the L2 writes and the append in one
+   * round trip, when the bus declares the store's keyspace and the invalidation's L2 work is
+   * writes a bus can carry. "done" when it succeeded; "unused" when it does not apply; "failed"
+   * when it was tried and rejected. Unless "done", the caller takes today's path (the writes
+   * through the store, then publish), which reports failures as without it.
+   */
+  private async publishAfter(
+    entry: BoundInvalidation,
+    wire: InvalidationMessage,
+    now: number,
+  ): Promise<"done" | "unused" | "failed"> {
+    const tiers = this.tiers;
+    const { bus, store } = tiers.o;
+    const guard = this.busGuard;
+    const publishAfter = bus?.publishAfter;
+    if (
+      this.orderedOff ||
+      bus === undefined ||
+      publishAfter === undefined ||
+      guard === undefined ||
+      store?.keyspace === undefined ||
+      store.keyspace !== bus.keyspace
+    ) {
+      return "unused";
+    }
+    const writes = entry.writes(tiers.codec, now);
+    if (writes === undefined) return "unused";
+    try {
+      encodeMessage(wire); // refused: today's path reports it
+    } catch {
+      return "unused";
+    }
+    try {
+      await guard.call("publish", () => publishAfter.call(bus, writes, wire));
+      this.orderedMismatches = 0;
+      return "done";
+    } catch (e) {
+      tiers.o.logger.debug("bus ordered publish failed; store writes, then publish", {
+        error: String(e),
+      });
+      return "failed";
+    }
+  }
+
+  /** After a failed ordered publish, today's path ran: `clean` when it had no failure. After
+   *  {@link ORDERED_MISMATCHES} such in a row (the bus cannot make the store's writes: a proxy
+   *  that splits keys, an ACL), this instance stops trying it. */
+  private orderedFallback(clean: boolean): void {
+    if (!clean) {
+      this.orderedMismatches = 0;
+      return;
+    }
+    if (++this.orderedMismatches < ORDERED_MISMATCHES) return;
+    this.orderedOff = true;
+    this.tiers.o.logger.warn(
+      "bus: publishAfter failed where the store writes and publish succeeded, " +
+        `${ORDERED_MISMATCHES} times in a row; writing L2 and publishing separately from now on`,
+    );
   }
 
   /** Bumps `gen:all` (every L2 entry written before is dead), then clears every instance's

@@ -1,4 +1,4 @@
-import type { InvalidationBus } from "./contracts.ts";
+import type { InvalidationBus, StoreWrite } from "./contracts.ts";
 import type { Logger } from "./logger.ts";
 
 /**
@@ -72,6 +72,12 @@ export interface LogTransport {
   /** Appends one entry with the next sequence number of the log's epoch (creating the epoch if
    *  the log has none); resolves once the log has it. */
   append(data: string): Promise<void>;
+  /** Optional: `append`, after making `writes` in the store of the same `keyspace`, in one
+   *  atomic step (the bus's `publishAfter`; see `InvalidationBus.publishAfter` for the promise
+   *  it makes). Never appends unless every write was made. */
+  appendAfter?(writes: readonly StoreWrite[], data: string): Promise<void>;
+  /** With `appendAfter`: where the keys it writes live (`Store.keyspace`). */
+  readonly keyspace?: string;
   /** Opens a reader for one subscription. */
   openReader(): LogReader | Promise<LogReader>;
   /** Releases what the transport opened (never a client it was given). Idempotent. */

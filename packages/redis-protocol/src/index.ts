@@ -47,6 +47,7 @@ export {
   type WritePlan,
 } from "./store.ts";
 export {
+  appendAfterCall,
   appendArgs,
   blockMsProblem,
   DEFAULT_PREFIX,
@@ -58,6 +59,7 @@ export {
   parseEnd,
   parseEntries,
   parseRead,
+  redisKeyspace,
   STREAM_DEFAULTS,
   STREAM_SCRIPTS,
 } from "./stream.ts";

@@ -10,13 +10,13 @@
  * whose clock runs fastest would prune revocations that the others still need.
  */
 
-const NOW = `local t = redis.call('TIME')
+export const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /** Adds `member` to the sorted set `idx` scored by its deadline (a later deadline wins),
  *  prunes members already expired (so a set stays bounded by its live members) and keeps the
  *  set alive as long as its longest-lived member. */
-const INDEX_ADD_FN = `local function index_add(idx, member, exp, now)
+export const INDEX_ADD_FN = `local function index_add(idx, member, exp, now)
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
   redis.call('ZADD', idx, 'GT', exp, member)
   if redis.call('PEXPIRETIME', idx) < exp then redis.call('PEXPIREAT', idx, exp) end

@@ -14,7 +14,9 @@
  * follower reads with one pipeline, `HMGET meta` then `XREAD BLOCK`, and core's follower
  * (`createLogBus`) resets on a new epoch or any gap.
  */
-import type { LogEntry, LogPosition, LogRead } from "@authcache/core/adapter";
+import type { LogEntry, LogPosition, LogRead, StoreWrite } from "@authcache/core/adapter";
+import { INDEX_ADD_FN, NOW } from "./scripts.ts";
+import { deadline } from "./store.ts";
 
 /** Defaults both adapters use. */
 export const STREAM_DEFAULTS = {
@@ -83,15 +85,49 @@ if not epoch then
   redis.call('HSET', KEYS[2], 'epoch', epoch, 'seq', 0, 'id', '0-0')
 end`;
 
-/** The log's scripts. KEYS of both: entries, meta. */
+/** Appends ARGV[3] with the next sequence number (after ENSURE_EPOCH); returns it. */
+const APPEND = `local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3], 'e', epoch, 's', seq)
+redis.call('HSET', KEYS[2], 'id', id)
+return seq`;
+
+/** The store writes of `appendAfter` (KEYS from 3, ARGV from 4; see `appendAfterCall`), made
+ *  as the store's own scripts make them: "a" as `indexAdd`, "d" as `DEL`. A write that fails
+ *  ends the script before anything is appended. */
+const WRITES = `${NOW}
+${INDEX_ADD_FN}
+local k = 3
+local i = 4
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'a' then
+    local exp = tonumber(ARGV[i + 2])
+    if exp > now then index_add(KEYS[k], ARGV[i + 1], exp, now)
+    else redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now) end
+    k = k + 1
+    i = i + 3
+  elseif op == 'd' then
+    local last = k + tonumber(ARGV[i + 1]) - 1
+    for j = k, last, 500 do redis.call('DEL', unpack(KEYS, j, math.min(j + 499, last))) end
+    k = last + 1
+    i = i + 2
+  else
+    return redis.error_reply('ERR authcache appendAfter: unknown write ' .. tostring(op))
+  end
+end`;
+
+/** The log's scripts. KEYS of each: entries, meta (then, for `appendAfter`, the writes' keys). */
 export const STREAM_SCRIPTS = {
   /** ARGV: an epoch for a log that has none, maxLength, message. Appends the entry with the
    *  next sequence number; returns it. */
   append: `${ENSURE_EPOCH}
-local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3], 'e', epoch, 's', seq)
-redis.call('HSET', KEYS[2], 'id', id)
-return seq`,
+${APPEND}`,
+  /** The ordered publish (`InvalidationBus.publishAfter`), standalone only (its keys are in
+   *  several slots). ARGV: as `append`, then the writes (see `appendAfterCall`). Makes the
+   *  writes in order, then appends, atomically: no reader sees the entry without the writes. */
+  appendAfter: `${WRITES}
+${ENSURE_EPOCH}
+${APPEND}`,
   /** ARGV: an epoch for a log that has none. Returns { epoch, seq, id }: where a follower
    *  starts. */
   end: `${ENSURE_EPOCH}
@@ -102,6 +138,42 @@ return {epoch, tonumber(m[1]) or 0, m[2] or '0-0'}`,
 /** The arguments of `STREAM_SCRIPTS.append` for `message`. */
 export function appendArgs(message: string, maxLength: number): string[] {
   return [newEpoch(), String(maxLength), message];
+}
+
+/** KEYS and ARGV of `STREAM_SCRIPTS.appendAfter`: the log's keys, then each write's keys;
+ *  `appendArgs`, then per write "a", member, deadline (KEYS: its set) or "d", count (KEYS: the
+ *  keys to delete). */
+export function appendAfterCall(
+  log: LogKeys,
+  writes: readonly StoreWrite[],
+  message: string,
+  maxLength: number,
+): { keys: string[]; args: string[] } {
+  const keys = [log.entries, log.meta];
+  const args = appendArgs(message, maxLength);
+  for (const w of writes) {
+    if (w.op === "addMember") {
+      keys.push(w.set);
+      args.push("a", w.member, deadline(w.expiresAt));
+    } else if (w.op === "delete") {
+      keys.push(...w.keys);
+      args.push("d", String(w.keys.length));
+    } else {
+      throw new TypeError(`appendAfter: unknown store write ${JSON.stringify(w)}`);
+    }
+  }
+  return { keys, args };
+}
+
+/**
+ * The `keyspace` (core's `Store.keyspace` and `InvalidationBus.keyspace`) of a standalone
+ * server: one string for one server and database, whichever adapter (ioredis or valkey-glide)
+ * computes it, so a store and a bus on the same server and database match. `host` is taken as
+ * given (lower-cased): `localhost` and `127.0.0.1` do not match, which only costs the ordered
+ * publish, never correctness. A cluster has no keyspace (its keys are in several slots).
+ */
+export function redisKeyspace(host: string, port: number, db = 0): string {
+  return `redis-standalone:${host.toLowerCase()}:${port}/${db}`;
 }
 
 /** The arguments of `STREAM_SCRIPTS.end`. */
