@@ -34,6 +34,8 @@ export interface Node<V> extends L1Entry<V> {
   prev: Node<V> | undefined;
   next: Node<V> | undefined;
   owners: readonly string[] | undefined;
+  /** The node's index in the cache's dense list of nodes. */
+  slot: number;
 }
 
 /** A doubly linked list ordered from most (head) to least (tail) recently used. */
@@ -96,5 +98,6 @@ export function newNode<V>(
     prev: undefined,
     next: undefined,
     owners: undefined,
+    slot: -1,
   };
 }
