@@ -87,8 +87,12 @@ export interface BearerAuthOptions<U extends object, V extends object = BearerAu
   readonly clockToleranceSeconds?: number;
   /** Require a `jti` (default true): without one a token cannot be revoked. */
   readonly requireJti?: boolean;
-  /** The cache: `resolveAuthContext` is the only method used. */
-  readonly cache: Pick<AuthCache<U>, "resolveAuthContext">;
+  /**
+   * The cache: `resolveAuthContext`, and `getAuthContextSync` first when it has one (an L1 hit
+   * answered in the same turn; revocation is checked there as in `resolveAuthContext`).
+   */
+  readonly cache: Pick<AuthCache<U>, "resolveAuthContext"> &
+    Partial<Pick<AuthCache<U>, "getAuthContextSync">>;
   /** The database load on a cache miss: user, personal team, revocation of the jti. */
   loadContext(subject: string, jti: string | null): Promise<AuthContext<U>> | AuthContext<U>;
   /** Refuse a known user whose account is off (default: `user.isActive === false`). */
@@ -121,6 +125,11 @@ export interface BearerAuthOptions<U extends object, V extends object = BearerAu
    * request. The middleware exposes the cache as `middleware.verifiedTokens` (`clear()`, `size`).
    */
   readonly verifiedTokens?: boolean | VerifiedTokenCacheOptions;
+  /**
+   * Longest bearer token accepted, in characters (default 8192): a longer one is refused (401
+   * `invalid_token`) before it is parsed, hashed or verified.
+   */
+  readonly maxTokenLength?: number;
 }
 
 /** The middleware, with its verified-token cache when `verifiedTokens` is on. */
@@ -134,6 +143,9 @@ export class BearerAuthConfigError extends Error {
 }
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+
+/** Default of `maxTokenLength`: 8 KiB, the usual header line limit of proxies. */
+export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
 
 export type BearerEnv<V extends object> = { Variables: { auth: V } };
 
@@ -162,6 +174,15 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
       ? undefined
       : createVerifiedTokens(options.verifiedTokens === true ? {} : options.verifiedTokens);
   const clock = options.now ?? Date.now;
+  const maxTokenLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+  if (!Number.isSafeInteger(maxTokenLength) || maxTokenLength < 1) {
+    throw new BearerAuthConfigError(
+      `@authcache/hono bearerAuth: \`maxTokenLength\` must be a positive integer (got ${String(maxTokenLength)})`,
+    );
+  }
+  // "Bearer" + at least one space + the token + trailing whitespace the pattern allows.
+  const maxHeaderLength = maxTokenLength + 64;
+  const cache = options.cache;
   const requireJti = options.requireJti ?? true;
   const isActive =
     options.isActive ?? ((u: Readonly<U>) => (u as { isActive?: unknown }).isActive !== false);
@@ -193,34 +214,40 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
   const invalid = (c: Context, outcome: AuthOutcome, message: string) =>
     refuse(c, { status: 401, outcome, error: "invalid_token", message });
 
-  /** The claims of a remembered verification still valid for this token, else undefined. */
-  const remembered = async (tokens: VerifiedTokens, digest: string, token: string) => {
-    // With a resolver, the key it answers for this token now (a key set may have changed since
-    // the verification; none, when the token's header cannot be read or no key matches).
-    let current: unknown = key;
-    if (resolver) {
-      try {
-        const parts = compactParts(token);
-        current = await resolver(decodeHeader(parts.protected ?? ""), parts);
-      } catch {
-        current = undefined;
-      }
+  /** The claims of a remembered verification still valid for this token, else undefined;
+   *  with a resolver, only while it still answers the key that verified the token. */
+  const rememberedByResolver = async (tokens: VerifiedTokens, digest: string, token: string) => {
+    // The key the resolver answers for this token now (a key set may have changed since the
+    // verification; none, when the token's header cannot be read or no key matches).
+    let current: unknown;
+    try {
+      const parts = compactParts(token);
+      current = await (resolver as JWTVerifyGetKey)(decodeHeader(parts.protected ?? ""), parts);
+    } catch {
+      current = undefined;
     }
     return tokens.get(digest, clock(), current)?.claims;
   };
 
   const middleware = async (c: Context<BearerEnv<V>>, next: () => Promise<void>) => {
-    const match = BEARER.exec(c.req.header("authorization") ?? "");
+    const header = c.req.header("authorization") ?? "";
+    if (header.length > maxHeaderLength) {
+      return invalid(c, "invalid_token", "Token is too long");
+    }
+    const match = BEARER.exec(header);
     if (!match?.[1]) {
       return refuse(c, { status: 401, outcome: "missing_token", message: "Missing bearer token" });
     }
     const token = match[1];
+    if (token.length > maxTokenLength) return invalid(c, "invalid_token", "Token is too long");
 
     const digest = verifiedTokens?.digest(token);
     let claims =
-      verifiedTokens && digest !== undefined
-        ? await remembered(verifiedTokens, digest, token)
-        : undefined;
+      verifiedTokens === undefined || digest === undefined
+        ? undefined
+        : resolver
+          ? await rememberedByResolver(verifiedTokens, digest, token)
+          : verifiedTokens.get(digest, clock(), key)?.claims;
     if (claims === undefined) {
       try {
         const now = clock();
@@ -264,9 +291,11 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
 
     let context: AuthContext<U> | undefined;
     try {
-      context = await options.cache.resolveAuthContext(subject, jti, () =>
-        options.loadContext(subject, jti),
-      );
+      // An L1 hit in this turn (revocation checked first, as resolveAuthContext does); else L2
+      // or the loader.
+      context =
+        cache.getAuthContextSync?.(subject, jti) ??
+        (await cache.resolveAuthContext(subject, jti, () => options.loadContext(subject, jti)));
       // The loader always answers; undefined means the cache could not: fail closed.
       if (!context) throw new Error("the auth context could not be resolved");
     } catch (error) {
@@ -295,7 +324,8 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
     let value: V | Refusal;
     if (options.authorize) {
       try {
-        value = await options.authorize(info, c);
+        const answer = options.authorize(info, c);
+        value = isThenable(answer) ? await answer : answer;
       } catch (error) {
         options.onBackendError?.(error, c);
         return refuse(c, {
@@ -381,6 +411,10 @@ function isRefusal(value: unknown): value is Refusal {
     value !== null &&
     (value as Record<symbol, unknown>)[Symbol.for("@authcache/hono/refusal")] === true
   );
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function toList(v: string | readonly string[]): string | string[] {

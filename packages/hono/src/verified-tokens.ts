@@ -50,11 +50,19 @@ export interface VerifiedTokens {
   stats(): { hits: number; misses: number; clears: number };
 }
 
-/** base64url SHA-256: the one-shot `crypto.hash` where the runtime has it (half the cost). */
+/** Bun's one-shot SHA-256 (no node:crypto shim: about 0.3 µs for a 300-character token). */
+const bunSha256 = (globalThis as { Bun?: { SHA256?: { hash?: unknown } } }).Bun?.SHA256?.hash as
+  | ((text: string, encoding: "base64url") => string)
+  | undefined;
+
+/** base64url SHA-256: Bun's, else the one-shot `crypto.hash` where the runtime has it (half
+ *  the cost of a Hash object), else `createHash`. All three give the same 43 characters. */
 const sha256: (text: string) => string =
-  typeof nodeCrypto.hash === "function"
-    ? (text) => nodeCrypto.hash("sha256", text, "base64url")
-    : (text) => nodeCrypto.createHash("sha256").update(text).digest("base64url");
+  typeof bunSha256 === "function"
+    ? (text) => bunSha256(text, "base64url")
+    : typeof nodeCrypto.hash === "function"
+      ? (text) => nodeCrypto.hash("sha256", text, "base64url")
+      : (text) => nodeCrypto.createHash("sha256").update(text).digest("base64url");
 
 export const DEFAULT_VERIFIED_TOKENS_MAX_ENTRIES = 10_000;
 export const DEFAULT_VERIFIED_TOKENS_MAX_AGE_SECONDS = 300;

@@ -180,6 +180,63 @@ describe("bearerAuth", () => {
     );
   });
 
+  test("an L1 hit is answered by getAuthContextSync (revocation checked there); a cache without it still works", async () => {
+    const users = new Map([["alice@example.com", { email: "alice@example.com", isActive: true }]]);
+    const core = createAuthCache<User>({});
+    caches.push(core);
+    const calls: string[] = [];
+    const withSync = {
+      getAuthContextSync: (email: string, jti?: string | null) => {
+        const ctx = core.getAuthContextSync(email, jti);
+        calls.push(`sync:${ctx === undefined ? "miss" : ctx.isTokenRevoked ? "revoked" : "hit"}`);
+        return ctx;
+      },
+      resolveAuthContext: ((email, jti, loader) => {
+        calls.push("resolve");
+        return core.resolveAuthContext(email, jti, loader);
+      }) as AuthCache<User>["resolveAuthContext"],
+    };
+    const withoutSync = { resolveAuthContext: withSync.resolveAuthContext };
+    for (const [name, cache] of [
+      ["with", withSync],
+      ["without", withoutSync],
+    ] as const) {
+      calls.length = 0;
+      const app = new Hono<BearerEnv<BearerAuthInfo<User>>>();
+      app.use(
+        "/api/*",
+        bearerAuth<User>({
+          key: SECRET,
+          algorithms: ["HS256"],
+          issuer: "test-issuer",
+          audience: "test-api",
+          cache,
+          loadContext: (email) => ({
+            user: users.get(email) ?? null,
+            personalTeamId: null,
+            isTokenRevoked: false,
+          }),
+        }),
+      );
+      app.get("/api/me", (c) => c.json({ subject: c.var.auth.subject }));
+      const jti = `t-${name}`;
+      const token = await sign({}, { jti });
+      expect((await get(app, token)).status).toBe(200);
+      expect((await get(app, token)).status).toBe(200);
+      await core.invalidateRevocation(jti);
+      const res = await get(app, token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain(
+        'error_description="Token has been revoked"',
+      );
+      expect(calls).toEqual(
+        name === "with"
+          ? ["sync:miss", "resolve", "sync:hit", "sync:revoked"]
+          : ["resolve", "resolve", "resolve"],
+      );
+    }
+  });
+
   test("unknown user and deactivated account: 401", async () => {
     const { app, cache, users } = setup();
     expect((await get(app, await sign({}, { sub: "nobody@example.com" }))).status).toBe(401);

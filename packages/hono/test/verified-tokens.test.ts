@@ -276,6 +276,39 @@ describe("verified tokens", () => {
     });
   });
 
+  test("a token longer than maxTokenLength is refused before it is hashed, verified or remembered", async () => {
+    const { app, tokens, loads } = setup({ maxTokenLength: 512 });
+    const iat = Math.floor(Date.now() / 1000);
+    const long = await new SignJWT({ pad: "x".repeat(600) })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(ALICE)
+      .setIssuer("test-issuer")
+      .setAudience("test-api")
+      .setIssuedAt(iat)
+      .setJti("t-long")
+      .setExpirationTime(iat + 600)
+      .sign(new TextEncoder().encode(SECRET));
+    expect(long.length).toBeGreaterThan(512);
+    for (let i = 0; i < 2; i++) {
+      const res = await get(app, long);
+      expect(res.status).toBe(401);
+      expect(res.body.error_description).toBe("Token is too long");
+    }
+    // Never looked up (no miss counted), never remembered, never reached the cache or loader.
+    expect(tokens.stats()).toEqual({ hits: 0, misses: 0, clears: 0 });
+    expect(tokens.size).toBe(0);
+    expect(loads).toEqual([]);
+    expect((await get(app, await sign())).status).toBe(200);
+
+    // The default bound (8192 characters) holds without options; a huge header is not parsed.
+    const dflt = setup();
+    const huge = `${long}${"A".repeat(9000)}`;
+    const res = await get(dflt.app, huge);
+    expect(res.status).toBe(401);
+    expect(res.body.error_description).toBe("Token is too long");
+    expect(dflt.tokens.stats().misses).toBe(0);
+  });
+
   test("off by default; bad sizes are refused at construction, naming the field", () => {
     const cache = createAuthCache<User>({});
     caches.push(cache);
@@ -295,5 +328,8 @@ describe("verified tokens", () => {
     expect(() => bearerAuth<User>({ ...base, verifiedTokens: { maxAgeSeconds: -1 } })).toThrow(
       /maxAgeSeconds/,
     );
+    for (const maxTokenLength of [0, -5, 1.5, Number.NaN]) {
+      expect(() => bearerAuth<User>({ ...base, maxTokenLength })).toThrow(/maxTokenLength/);
+    }
   });
 });
