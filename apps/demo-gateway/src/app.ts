@@ -25,7 +25,7 @@ import { registerAuthRoutes } from "./routes/auth-routes.ts";
 import type { RouteDeps } from "./routes/deps.ts";
 import { type McpSessions, registerMcpRoute } from "./routes/mcp.ts";
 import { registerTeamRoutes } from "./routes/teams.ts";
-import { enforceScope, ROUTE_SCOPES } from "./scope.ts";
+import { enforceScope, ROUTE_SCOPES, scopeCanRefuse } from "./scope.ts";
 import { BadRequest } from "./validation.ts";
 import { createWrites, type Writes } from "./writes.ts";
 
@@ -168,9 +168,11 @@ export function createGatewayApp(deps: AppDeps): GatewayApp {
     resourceMetadata,
     onBackendError: (error) => logger.error("authentication backend failed", error),
   });
-  // Authentication, then the one token-scope rule, on every route that needs a token.
+  // Authentication, then the one token-scope rule, on every route that needs a token (the
+  // rule's middleware only where it can refuse: one async layer less on /auth/* and /mcp).
   for (const { path, scope } of ROUTE_SCOPES) {
-    app.use(path, auth, enforceScope(scope, resourceMetadata));
+    if (scopeCanRefuse(scope)) app.use(path, auth, enforceScope(scope, resourceMetadata));
+    else app.use(path, auth);
   }
 
   registerAuthRoutes(app, routeDeps);

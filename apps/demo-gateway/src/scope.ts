@@ -55,6 +55,12 @@ export function scopeRefusal(
   }
 }
 
+/** False for the kinds `scopeRefusal` never refuses (`self`, `caller-teams`): such a route
+ *  needs no scope middleware (the bearer middleware already narrowed `caller.teams`). */
+export function scopeCanRefuse(scope: RouteScope): boolean {
+  return scope.kind === "team" || scope.kind === "global";
+}
+
 /** The middleware form of the rule, for one route pattern: 403 `insufficient_scope`. */
 export function enforceScope(
   scope: RouteScope,
