@@ -1,6 +1,7 @@
 import type { InvalidationBus } from "@authcache/core";
 import { createLogBus, type LogReader, type LogTransport } from "@authcache/core/adapter";
 import {
+  appendAfterCall,
   appendArgs,
   blockMsProblem,
   checkDurability,
@@ -19,6 +20,7 @@ import { Batch, ClusterBatch, type GlideClient, Script } from "@valkey/valkey-gl
 import {
   ClientHandle,
   isCluster,
+  keyspaceOf,
   PKG,
   type ValkeyClient,
   type ValkeyConnectionOptions,
@@ -88,10 +90,14 @@ export interface ValkeyBus extends InvalidationBus {
   getClient(): Promise<ValkeyClient>;
 }
 
-let scripts: { append: Script; end: Script } | undefined;
+let scripts: { append: Script; appendAfter: Script; end: Script } | undefined;
 /** glide's Script objects, made once (glide loads a script by hash, by source on NOSCRIPT). */
 const glideScripts = () => {
-  scripts ??= { append: new Script(STREAM_SCRIPTS.append), end: new Script(STREAM_SCRIPTS.end) };
+  scripts ??= {
+    append: new Script(STREAM_SCRIPTS.append),
+    appendAfter: new Script(STREAM_SCRIPTS.appendAfter),
+    end: new Script(STREAM_SCRIPTS.end),
+  };
   return scripts;
 };
 
@@ -180,11 +186,27 @@ export function createValkeyTransport(options: ValkeyBusOptions): ValkeyTranspor
     };
   };
 
+  // The ordered publish: standalone, one seed address (see keyspaceOf). The store's writes
+  // travel with the append, in one script on the publishing client.
+  const keyspace = keyspaceOf(options);
   publisher.warm();
   return {
     name: options.name ?? "valkey",
     blockMs,
     log: keys,
+    ...(keyspace === undefined
+      ? {}
+      : {
+          keyspace,
+          async appendAfter(writes, data) {
+            const client = await publisher.get();
+            const call = appendAfterCall(keys, writes, data, maxLength);
+            await publishLimiter.run(() => client.invokeScript(glideScripts().appendAfter, call));
+            // WAIT on this connection covers the writes as well as the entry.
+            if (durability !== undefined)
+              await publishLimiter.run(() => waitDurable(client, false, [keys.meta], durability));
+          },
+        }),
     get followerNames() {
       return [...open];
     },
@@ -234,6 +256,9 @@ export function createValkeyBus(options: ValkeyBusOptions): ValkeyBus {
       return inner.dropped;
     },
     publish: (message) => inner.publish(message),
+    ...(inner.publishAfter === undefined
+      ? {}
+      : { keyspace: inner.keyspace, publishAfter: inner.publishAfter }),
     subscribe: (handlers) => inner.subscribe(handlers),
     onState: (listener) => inner.onState(listener),
     close: () => inner.close(),

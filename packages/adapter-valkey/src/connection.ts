@@ -1,3 +1,4 @@
+import { redisKeyspace } from "@authcache/redis-protocol";
 import {
   type BaseClientConfiguration,
   GlideClient,
@@ -39,6 +40,26 @@ export const PKG = "@authcache/adapter-valkey";
 /** Whether `client` talks to a cluster (so multi-key work must be grouped per slot). */
 export function isCluster(client: ValkeyClient): boolean {
   return client instanceof GlideClusterClient;
+}
+
+/**
+ * The keyspace (core's `Store.keyspace`, `InvalidationBus.keyspace`) of the standalone client
+ * the adapter opens from one seed address: that server and database (`databaseId`), the same
+ * string the Redis adapter computes for the same server. Undefined when it cannot be promised
+ * that a store and a bus declaring it reach the same keys: a cluster (keys in several slots),
+ * several seed addresses (glide picks the primary among them), reads from replicas (`readFrom`
+ * other than "primary"), or a given client (its address and database are glide's private
+ * state). Undefined only costs the ordered publish, never correctness.
+ */
+export function keyspaceOf(options: ValkeyConnectionOptions): string | undefined {
+  if (options.client || options.cluster === true) return undefined;
+  const addresses = options.addresses;
+  if (addresses?.length !== 1) return undefined;
+  const config = options.clientConfig;
+  if (config?.readFrom !== undefined && config.readFrom !== "primary") return undefined;
+  const db = config?.databaseId ?? 0;
+  const { host, port = 6379 } = (addresses as readonly ValkeyAddress[])[0] as ValkeyAddress;
+  return redisKeyspace(host, port, db);
 }
 
 export function openClient(

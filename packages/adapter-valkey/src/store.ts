@@ -27,6 +27,7 @@ import {
 import {
   ClientHandle,
   isCluster,
+  keyspaceOf,
   PKG,
   type ValkeyClient,
   type ValkeyConnectionOptions,
@@ -226,8 +227,12 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     return Number(await run(plan.write)) === 1;
   };
 
+  // Without durability (whose WAIT per write a bus would not make): a bus on the same server
+  // and database may carry this store's invalidation writes (core's ordered publish).
+  const keyspace = durability === undefined ? keyspaceOf(options) : undefined;
   const store: ValkeyStore = {
     name: options.name ?? "valkey",
+    ...(keyspace === undefined ? {} : { keyspace }),
 
     getClient: () => handle.get(),
 
