@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import type { InvalidationBus } from "@authcache/core";
-import { createLogBus, type LogReader, type LogTransport } from "@authcache/core/adapter";
+import {
+  createLogBus,
+  type LogRead,
+  type LogReader,
+  type LogTransport,
+} from "@authcache/core/adapter";
 import {
   appendAfterCall,
   appendArgs,
@@ -185,25 +190,46 @@ function openReader(
         await ready();
         return parseEnd(await endScript(conn, keys, endArgs()));
       }),
-    read: (after, limit) =>
-      abortable(async () => {
-        await ready();
-        const pipeline = conn.pipeline();
-        pipeline.hmget(keys.meta, "epoch", "seq");
-        pipeline.xread(
-          "COUNT",
-          limit,
-          "BLOCK",
-          blockMs,
-          "STREAMS",
-          keys.entries,
-          after.cursor ?? "0-0",
-        );
-        const replies = await pipeline.exec();
-        if (!replies) throw new Error("pipeline discarded");
-        for (const [error] of replies) if (error) throw error;
-        return parseRead(replies[0]?.[1], replies[1]?.[1]);
-      }),
+    read: (after, limit) => {
+      // HMGET then XREAD in one write (the head is read before the entries), each reply taken
+      // by its own callback: the entries go on as soon as the XREAD reply is parsed, without the
+      // pipeline's exec bookkeeping.
+      const send = (): Promise<LogRead> =>
+        new Promise<LogRead>((resolve, reject) => {
+          let meta: unknown;
+          let metaError: unknown;
+          const pipeline = conn.pipeline();
+          pipeline.hmget(keys.meta, "epoch", "seq", (error, reply) => {
+            if (error) metaError = error;
+            else meta = reply;
+          });
+          const cursor = after.cursor ?? "0-0";
+          pipeline.xread(
+            "COUNT",
+            limit,
+            "BLOCK",
+            blockMs,
+            "STREAMS",
+            keys.entries,
+            cursor,
+            (error: Error | null | undefined, entries: unknown) => {
+              if (error) reject(error);
+              else if (metaError !== undefined) reject(metaError);
+              else if (meta === undefined) reject(new Error("no reply to HMGET before XREAD's"));
+              else resolve(parseRead(meta, entries));
+            },
+          );
+          pipeline.exec().catch(reject);
+        });
+      return abortable(
+        conn.status === "ready"
+          ? send
+          : async () => {
+              await ready();
+              return send();
+            },
+      );
+    },
     close() {
       abortAll("reader closed")();
       conn.disconnect();
