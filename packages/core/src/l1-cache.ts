@@ -28,8 +28,8 @@ const FLAT = -1;
  * The bounded in-process tier: W-TinyLFU. New entries enter a small LRU window (1 %); an entry
  * leaving the window is admitted to the main segmented LRU only if the frequency sketch says it
  * is more popular than the main tier's victim. A flood of one-hit keys therefore churns the
- * window and never displaces the hot set. The protected segment is LRU up to a quarter of its
- * length: a hit on an entry that can be at most that far from its head does not move it. Each entry has its own deadline: an expired entry is
+ * window and never displaces the hot set. The protected segment is LRU up to half its length:
+ * a hit on an entry that can be at most that far from its head neither moves it nor counts. Each entry has its own deadline: an expired entry is
  * removed when touched, and `set` sweeps a few entries per call so expired ones cannot pile up.
  * Entries may carry owner tags (`deleteOwner` drops them all without scanning).
  *
@@ -58,9 +58,9 @@ export class L1Cache<V> {
   private readonly protectedQ = new Queue<V>();
   private readonly windowMax: number;
   private readonly protectedMax: number;
-  /** A protected hit within this many head insertions of the last one leaves the node where
-   *  it is: it is at most that far from the head, and the pointer writes of a move cost more
-   *  on the hot path than the recency they would record. */
+  /** A protected hit within this many head insertions of the last one (half the segment)
+   *  leaves the node where it is: it is at most that far from the head, and the pointer writes
+   *  of a move cost more on the hot path than the recency they would record. */
   private readonly protectedSkip: number;
   /** Counts insertions at the head of the protected segment. */
   private protectedTick = 0;
@@ -79,7 +79,7 @@ export class L1Cache<V> {
     this.maxEntries = max;
     this.windowMax = Math.max(1, Math.floor(max * 0.01));
     this.protectedMax = Math.floor((max - this.windowMax) * 0.8);
-    this.protectedSkip = this.protectedMax >>> 2;
+    this.protectedSkip = this.protectedMax >>> 1;
     this.sketch = new FrequencySketch(max);
   }
 
@@ -267,6 +267,15 @@ export class L1Cache<V> {
       this.expiredCount++;
       this.unlink(node);
       return undefined;
+    }
+    // A protected entry that went to the head within the last protectedSkip head insertions
+    // is hot and in the front half: its hit records neither recency (see touch) nor frequency.
+    // Frequency only decides admission contests against the main tier's tail, which such an
+    // entry is far from; Caffeine, too, drops the reads it has no room to record. Measured: the
+    // hit-ratio rows unchanged or slightly higher (4 traces, 4 seeds), and the common hit (a
+    // hot entry) skips the sketch's scattered counter reads and the queue's pointer writes.
+    if (node.segment === PROTECTED && this.protectedTick - node.stamp < this.protectedSkip) {
+      return node;
     }
     this.sketch.increment(node.hash);
     this.touch(node);

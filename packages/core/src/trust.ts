@@ -9,8 +9,9 @@ import type { BusState } from "./contracts.ts";
 export class TrustClock {
   /** The bus as last reported, or "none" without a bus. */
   busState: BusState | "none";
-  /** When the bus last confirmed we had applied the log to its end (our clock). */
-  private lastCaughtUp = Number.NEGATIVE_INFINITY;
+  /** L1 is trusted while our clock is below this: the last confirmation that we had applied
+   *  the log to its end, plus maxStaleMs (+Infinity without a bus). One comparison per hit. */
+  private until: number;
   private readonly always: boolean;
   private readonly capL1: boolean;
 
@@ -20,13 +21,14 @@ export class TrustClock {
     hasBus: boolean,
   ) {
     this.always = !hasBus;
+    this.until = hasBus ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
     this.capL1 = hasStore && !hasBus;
     this.busState = hasBus ? "down" : "none";
   }
 
   /** Whether L1 may answer at `now`. */
   trusted(now: number): boolean {
-    return this.always || now - this.lastCaughtUp < this.maxStaleMs;
+    return now < this.until;
   }
 
   /** The L1 deadline of an entry filled at `now`: its TTL, capped at maxStaleMs when an L2 is
@@ -37,7 +39,8 @@ export class TrustClock {
 
   /** The follower confirmed, at epoch ms `at` (never later than our `now`). */
   caughtUp(at: number, now: number): void {
-    this.lastCaughtUp = typeof at === "number" && at < now ? at : now;
+    const last = typeof at === "number" && at < now ? at : now;
+    if (!this.always) this.until = last + this.maxStaleMs;
     this.busState = "up";
   }
 
@@ -45,7 +48,7 @@ export class TrustClock {
    *  confirmation ages out. */
   reported(state: BusState): void {
     this.busState = state;
-    if (state === "down") this.lastCaughtUp = Number.NEGATIVE_INFINITY;
+    if (state === "down") this.distrust();
   }
 
   /** Subscribing failed: down, until a confirmation. */
@@ -55,6 +58,11 @@ export class TrustClock {
 
   /** The cache closed: L1 is never trusted again. */
   stop(): void {
-    this.lastCaughtUp = Number.NEGATIVE_INFINITY;
+    this.distrust();
+  }
+
+  /** Until the next confirmation (never, without a bus: nothing confirms there). */
+  private distrust(): void {
+    if (!this.always) this.until = Number.NEGATIVE_INFINITY;
   }
 }
