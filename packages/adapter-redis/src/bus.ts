@@ -193,9 +193,14 @@ function openReader(
     read: (after, limit) => {
       // HMGET then XREAD in one write (the head is read before the entries), each reply taken
       // by its own callback: the entries go on as soon as the XREAD reply is parsed, without the
-      // pipeline's exec bookkeeping.
+      // pipeline's exec bookkeeping. One promise, also settled by an abort.
       const send = (): Promise<LogRead> =>
         new Promise<LogRead>((resolve, reject) => {
+          const abort = (error: Error) => {
+            aborts.delete(abort);
+            reject(error);
+          };
+          aborts.add(abort);
           let meta: unknown;
           let metaError: unknown;
           const pipeline = conn.pipeline();
@@ -213,22 +218,26 @@ function openReader(
             keys.entries,
             cursor,
             (error: Error | null | undefined, entries: unknown) => {
+              aborts.delete(abort);
               if (error) reject(error);
               else if (metaError !== undefined) reject(metaError);
               else if (meta === undefined) reject(new Error("no reply to HMGET before XREAD's"));
-              else resolve(parseRead(meta, entries));
+              else {
+                try {
+                  resolve(parseRead(meta, entries));
+                } catch (e) {
+                  reject(e);
+                }
+              }
             },
           );
-          pipeline.exec().catch(reject);
+          pipeline.exec().catch(abort);
         });
-      return abortable(
-        conn.status === "ready"
-          ? send
-          : async () => {
-              await ready();
-              return send();
-            },
-      );
+      if (conn.status === "ready") return send();
+      return abortable(async () => {
+        await ready();
+        return send();
+      });
     },
     close() {
       abortAll("reader closed")();

@@ -76,7 +76,10 @@ const isString = (v: unknown): v is string => typeof v === "string";
 export function decodeMessage(raw: unknown): InvalidationMessage | undefined {
   // A UTF-16 code unit is at least one UTF-8 byte: the length bounds the size cheaply first.
   if (!isString(raw) || raw.length === 0 || raw.length > MAX_LOG_ENTRY_BYTES) return undefined;
-  if (utf8Length(raw) > MAX_LOG_ENTRY_BYTES) return undefined;
+  // A code unit is at most 3 UTF-8 bytes: only a long entry needs counting.
+  if (raw.length > MAX_LOG_ENTRY_BYTES / 3 && utf8Length(raw) > MAX_LOG_ENTRY_BYTES) {
+    return undefined;
+  }
   let m: unknown;
   try {
     m = JSON.parse(raw);
