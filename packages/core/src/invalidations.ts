@@ -196,18 +196,35 @@ export interface BoundInvalidation {
   hashed(h: (identifier: string) => string, keyId: string): InvalidationMessage;
 }
 
+/** One object per message, its methods on the prototype (a message applied from the log or
+ *  invalidated here builds one, not a closure per method). */
+class Bound<M extends Exclude<InvalidationMessage, { type: "all" }>> implements BoundInvalidation {
+  constructor(
+    private readonly entry: Invalidation<M>,
+    readonly message: M,
+  ) {}
+  tags(t: Tags): string[] {
+    return this.entry.tags(this.message, t);
+  }
+  l2(c: KeyCodec, now: number): StoreStep[][] {
+    return this.entry.l2(this.message, c, now);
+  }
+  writes(c: KeyCodec, now: number): StoreWrite[] | undefined {
+    return this.entry.writes?.(this.message, c, now);
+  }
+  revokes(retainUntil: number): RevokedToken[] {
+    return this.entry.revokes(this.message, retainUntil);
+  }
+  hashed(h: (identifier: string) => string, keyId: string): InvalidationMessage {
+    return this.entry.hashed(this.message, h, keyId);
+  }
+}
+
 function bind<M extends Exclude<InvalidationMessage, { type: "all" }>>(
   entry: Invalidation<M>,
   m: M,
 ): BoundInvalidation {
-  return {
-    message: m,
-    tags: (t) => entry.tags(m, t),
-    l2: (c, now) => entry.l2(m, c, now),
-    writes: (c, now) => entry.writes?.(m, c, now),
-    revokes: (retainUntil) => entry.revokes(m, retainUntil),
-    hashed: (h, keyId) => entry.hashed(m, h, keyId),
-  };
+  return new Bound(entry, m);
 }
 
 /** The table entry of a message, by its wire type (`all`, which clears everything, has none). */

@@ -44,12 +44,17 @@ export class Invalidator {
 
   /** Applies one message to L1, the revoked sets and the reads in flight. Idempotent. */
   apply(m: InvalidationMessage): void {
-    const tiers = this.tiers;
     if (m.type === "all") {
-      tiers.flush();
+      this.tiers.flush();
       return;
     }
-    const entry = invalidationOf(m);
+    this.applyEntry(invalidationOf(m));
+  }
+
+  /** `apply` of a message whose table entry is at hand. */
+  private applyEntry(entry: BoundInvalidation): void {
+    const tiers = this.tiers;
+    const m = entry.message;
     const now = tiers.o.now();
     const retainUntil = tiers.revocations.retainUntil(now);
     let tags: string[];
@@ -82,7 +87,7 @@ export class Invalidator {
     const tiers = this.tiers;
     tiers.counters.invalidations++;
     const entry = invalidationOf(message);
-    this.apply(message);
+    this.applyEntry(entry);
     const failures: AuthCacheError[] = [];
     const now = tiers.o.now();
     const wire = this.wire(entry);
@@ -92,7 +97,7 @@ export class Invalidator {
       await this.publish(wire, failures);
       if (ordered === "failed") this.orderedFallback(failures.length === 0);
     }
-    this.apply(message);
+    this.applyEntry(entry);
     this.finish(operation, failures);
   }
 
