@@ -11,25 +11,30 @@ export class OwnerIndex<N extends Owned> {
 
   /** Replaces the tags of `node` (undefined or empty: none). */
   tag(node: N, owners: readonly string[] | undefined): void {
-    if (node.owners !== undefined) {
-      for (const owner of node.owners) {
-        const held = this.index.get(owner);
-        if (held === undefined) continue;
-        if (held instanceof Set) {
+    const index = this.index;
+    const old = node.owners;
+    if (old !== undefined) {
+      for (let i = 0; i < old.length; i++) {
+        const owner = old[i] as string;
+        const held = index.get(owner);
+        if (held === node) index.delete(owner);
+        else if (held instanceof Set) {
           held.delete(node);
-          if (held.size === 0) this.index.delete(owner);
-        } else if (held === node) {
-          this.index.delete(owner);
+          if (held.size === 0) index.delete(owner);
         }
       }
     }
-    node.owners = owners !== undefined && owners.length > 0 ? owners : undefined;
-    if (node.owners === undefined) return;
-    for (const owner of node.owners) {
-      const held = this.index.get(owner);
-      if (held === undefined) this.index.set(owner, node);
+    if (owners === undefined || owners.length === 0) {
+      node.owners = undefined;
+      return;
+    }
+    node.owners = owners;
+    for (let i = 0; i < owners.length; i++) {
+      const owner = owners[i] as string;
+      const held = index.get(owner);
+      if (held === undefined) index.set(owner, node);
       else if (held instanceof Set) held.add(node);
-      else if (held !== node) this.index.set(owner, new Set([held, node]));
+      else if (held !== node) index.set(owner, new Set([held, node]));
     }
   }
 
