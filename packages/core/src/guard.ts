@@ -20,16 +20,37 @@ export interface GuardOptions {
 
 export type BreakerState = "closed" | "open" | "half-open";
 
+/** A call in flight: settled once, by its outcome or at its deadline. */
+interface Flight {
+  /** `performance.now()` ms. */
+  readonly deadline: number;
+  readonly operation: string;
+  settled: boolean;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What `setTimeout` returns, with Node's and Bun's `ref`/`unref` (Deno's is a number). */
+type Timer = ReturnType<typeof setTimeout> & { ref?: () => unknown; unref?: () => unknown };
+
 /**
  * The one place where L2 and bus failures are handled: every call gets a timeout and passes a
  * circuit breaker. While the breaker is open a call costs nothing (it is not made); after
  * `resetMs` one probe call is let through, and its outcome closes or re-opens the breaker.
+ *
+ * The timeouts share one timer: every call has the same `timeoutMs`, so deadlines come in
+ * call order, and the timer only needs to wake at the oldest pending one (a timer per call
+ * cost ~0.6 µs of the ~10 µs of an L1 miss). While no call is pending, the timer is unref'd
+ * (or cleared where timers cannot be), so an idle guard keeps no process alive.
  */
 export class Guard {
   private stateValue: BreakerState = "closed";
   private consecutiveFailures = 0;
   private openedAt = 0;
   private probing = false;
+  /** Calls in flight from `head` on, in deadline order (settled ones dropped from the head). */
+  private flights: Flight[] = [];
+  private head = 0;
+  private timer: Timer | undefined;
   /** Calls actually made. */
   calls = 0;
   /** Calls that failed or timed out. */
@@ -73,35 +94,98 @@ export class Guard {
       p = Promise.reject(e);
     }
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        this.timeouts++;
-        const cause = new TimeoutError(o.timeoutMs);
-        this.onFailure(operation, cause);
-        reject(o.wrap(operation, cause));
-      }, o.timeoutMs);
-      // Not unref'd: a call that never settles must still settle at its deadline, even when
-      // nothing else keeps the event loop alive (Node and Deno would otherwise drop the promise).
+      const flight: Flight = {
+        deadline: performance.now() + o.timeoutMs,
+        operation,
+        settled: false,
+        reject,
+      };
+      this.track(flight);
       p.then(
         (value) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (flight.settled) return;
+          flight.settled = true;
+          this.untrack();
           this.onSuccess();
           resolve(value);
         },
         (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (flight.settled) return;
+          flight.settled = true;
+          this.untrack();
           this.onFailure(operation, error);
           reject(o.wrap(operation, error));
         },
       );
     });
   }
+
+  private track(flight: Flight): void {
+    const idle = this.head === this.flights.length;
+    this.flights.push(flight);
+    const timer = this.timer;
+    // Not unref'd while a call is pending: a call that never settles must still settle at its
+    // deadline, even when nothing else keeps the event loop alive (Node and Deno would
+    // otherwise drop the promise). An armed timer wakes no later than this deadline.
+    if (timer === undefined) this.arm(this.options.timeoutMs);
+    else if (idle) timer.ref?.();
+  }
+
+  /** Drops the settled calls at the head; with none pending, lets the timer go. */
+  private untrack(): void {
+    const flights = this.flights;
+    let head = this.head;
+    while (head < flights.length && (flights[head] as Flight).settled) head++;
+    if (head < flights.length) {
+      if (head > 1_024 && head * 2 > flights.length) {
+        this.flights = flights.slice(head);
+        head = 0;
+      }
+      this.head = head;
+      return;
+    }
+    flights.length = 0;
+    this.head = 0;
+    const timer = this.timer;
+    if (timer === undefined) return;
+    if (timer.unref !== undefined) {
+      timer.unref();
+    } else {
+      clearTimeout(timer);
+      this.timer = undefined;
+    }
+  }
+
+  private arm(delayMs: number): void {
+    const timer: Timer = setTimeout(this.expire, Math.max(1, Math.ceil(delayMs)));
+    this.timer = timer;
+  }
+
+  /** Times out every pending call whose deadline has passed, then waits for the next one. */
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const o = this.options;
+    const now = performance.now();
+    const flights = this.flights;
+    while (this.head < flights.length) {
+      const flight = flights[this.head] as Flight;
+      if (!flight.settled) {
+        if (flight.deadline > now) break;
+        flight.settled = true;
+        this.timeouts++;
+        const cause = new TimeoutError(o.timeoutMs);
+        this.onFailure(flight.operation, cause);
+        flight.reject(o.wrap(flight.operation, cause));
+      }
+      this.head++;
+    }
+    if (this.head < flights.length) {
+      this.arm((flights[this.head] as Flight).deadline - now);
+    } else {
+      flights.length = 0;
+      this.head = 0;
+    }
+  };
 
   private onSuccess(): void {
     this.consecutiveFailures = 0;

@@ -1,76 +1,54 @@
-import type { MemberCheck, Store } from "./contracts.ts";
+import type { MemberCheck, ReadResult, Store } from "./contracts.ts";
 import type { Guard } from "./guard.ts";
 import type { KeyCodec } from "./key-codec.ts";
 import type { L2Plan } from "./kind.ts";
 
-/** The fences an L2 read records for the fill that may follow it. */
+/** What one L2 read records (in the ticket of the read-then-fill it starts). */
 export interface ReadFences {
   readOk: boolean;
   revoked: boolean;
   fence: number;
   g: number;
   tg: number | undefined;
-}
-
-/**
- * One guarded `store.read` of an entry with everything judging it, in one round trip: the
- * entry, the global generation, the user's fence and the team generation (when the kind has
- * them), and the revoked-set check of its jti. Records them in `into`; returns the raw entry.
- * Throws on a failed call or a malformed reply.
- */
-export async function readL2(
-  store: Store,
-  guard: Guard,
-  codec: KeyCodec,
-  into: ReadFences,
-  l2: L2Plan,
-): Promise<string | undefined> {
-  const keys = [l2.key, codec.generation()];
-  const fenceAt = l2.fenceKey === undefined ? -1 : keys.push(l2.fenceKey) - 1;
-  const teamAt = l2.teamGenKey === undefined ? -1 : keys.push(l2.teamGenKey) - 1;
-  const members =
-    l2.revokedMember === undefined ? [] : [{ set: codec.revoked(), member: l2.revokedMember }];
-  const r = await guard.call("read", () => store.read(keys, members));
-  if (!Array.isArray(r?.values) || r.values.length !== keys.length) {
-    throw new TypeError("read() returned the wrong number of values");
-  }
-  into.g = counter(r.values[1]);
-  if (fenceAt >= 0) into.fence = counter(r.values[fenceAt]);
-  if (teamAt >= 0) into.tg = counter(r.values[teamAt]);
-  into.revoked = members.length > 0 && r.members?.[0] === true;
-  into.readOk = true;
-  const v = r.values[0];
-  return typeof v === "string" ? v : undefined;
-}
-
-function counter(raw: string | undefined): number {
-  if (raw === undefined) return 0;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`counter holds ${raw}`);
-  return n;
+  /** The entry as read (undefined: none), until the caller takes it. */
+  raw: string | undefined;
+  /** Why the read failed (the call, its reply, or one of its counters); undefined if it did
+   *  not. The caller takes it. */
+  readError: unknown;
 }
 
 /** Reads sent together at most (their keys and member checks go in one `store.read`). */
 const MAX_BATCH = 128;
 
-interface Pending {
-  readonly into: ReadFences;
-  readonly l2: L2Plan;
-  readonly resolve: (raw: string | undefined) => void;
-  readonly reject: (error: unknown) => void;
+/** The reads of one `store.read`, and the one promise they all wait on. */
+class Batch {
+  readonly reads: ReadFences[] = [];
+  readonly plans: L2Plan[] = [];
+  readonly done: Promise<void>;
+  resolve!: () => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve) => {
+      this.resolve = resolve;
+    });
+  }
 }
 
 /**
  * The guarded L2 reads of one cache, batched: the L1 misses started in the same turn of the
- * event loop (up to {@link MAX_BATCH}) share one `store.read` (one round trip, one timeout),
- * each keeping what {@link readL2} gives it alone: its entry and fences, read together in that
- * one call (the global generation and a repeated key asked once). A lone read is sent as it is.
- * A failed or malformed reply fails every read of the batch; a malformed counter fails the read
- * it belongs to only.
+ * event loop (up to {@link MAX_BATCH} per call) share one `store.read` (one round trip, one
+ * timeout): the global generation once, then each read's entry, the user's fence and the team
+ * generation (when its kind has them), and each read's revoked-set check. Each read keeps its
+ * own result in the fences it was given: its entry and counters, or the reason it failed. A
+ * failed call or a malformed reply fails every read of the batch; a malformed counter fails
+ * the read it belongs to only.
+ *
+ * Every read of a batch waits on the batch's one promise, which never rejects (the outcome is
+ * in each read's fences): no promise or closure per read.
  */
 export class L2Reader {
-  private pending: Pending[] = [];
-  private scheduled = false;
+  /** Batches of the current turn, not sent yet (the last one open). */
+  private batches: Batch[] = [];
 
   constructor(
     private readonly store: Store,
@@ -78,90 +56,104 @@ export class L2Reader {
     private readonly codec: KeyCodec,
   ) {}
 
-  read(into: ReadFences, l2: L2Plan): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ into, l2, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        queueMicrotask(this.flush);
-      }
-    });
+  /** Reads `l2` into `into`; resolves (never rejects) once `into` holds the outcome. */
+  read(into: ReadFences, l2: L2Plan): Promise<void> {
+    const batches = this.batches;
+    let b = batches[batches.length - 1];
+    if (b === undefined || b.reads.length >= MAX_BATCH) {
+      if (b === undefined) queueMicrotask(this.flush);
+      b = new Batch();
+      batches.push(b);
+    }
+    b.reads.push(into);
+    b.plans.push(l2);
+    return b.done;
   }
 
   private readonly flush = (): void => {
-    this.scheduled = false;
-    const all = this.pending;
-    this.pending = [];
-    for (let i = 0; i < all.length; i += MAX_BATCH) {
-      const batch = i === 0 && all.length <= MAX_BATCH ? all : all.slice(i, i + MAX_BATCH);
-      if (batch.length === 1) {
-        const r = batch[0] as Pending;
-        readL2(this.store, this.guard, this.codec, r.into, r.l2).then(r.resolve, r.reject);
-      } else {
-        this.send(batch);
-      }
-    }
+    const batches = this.batches;
+    this.batches = [];
+    for (const b of batches) this.send(b);
   };
 
-  private send(batch: Pending[]): void {
-    const keys: string[] = [];
-    const at = new Map<string, number>();
-    const slot = (key: string): number => {
-      let i = at.get(key);
-      if (i === undefined) {
-        i = keys.push(key) - 1;
-        at.set(key, i);
-      }
-      return i;
-    };
+  private send(b: Batch): void {
+    const keys: string[] = [this.codec.generation()];
     const members: MemberCheck[] = [];
-    const memberAt = new Map<string, number>();
-    const gen = slot(this.codec.generation());
-    const plans = batch.map(({ l2 }) => {
-      const entry = slot(l2.key);
-      const fence = l2.fenceKey === undefined ? -1 : slot(l2.fenceKey);
-      const team = l2.teamGenKey === undefined ? -1 : slot(l2.teamGenKey);
-      let member = -1;
-      if (l2.revokedMember !== undefined) {
-        const m = memberAt.get(l2.revokedMember);
-        if (m === undefined) {
-          member = members.push({ set: this.codec.revoked(), member: l2.revokedMember }) - 1;
-          memberAt.set(l2.revokedMember, member);
-        } else {
-          member = m;
-        }
-      }
-      return { entry, fence, team, member };
-    });
+    const revoked = this.codec.revoked();
+    for (const l2 of b.plans) {
+      keys.push(l2.key);
+      if (l2.fenceKey !== undefined) keys.push(l2.fenceKey);
+      if (l2.teamGenKey !== undefined) keys.push(l2.teamGenKey);
+      if (l2.revokedMember !== undefined) members.push({ set: revoked, member: l2.revokedMember });
+    }
+    const store = this.store;
     this.guard
-      .call("read", () => this.store.read(keys, members))
+      .call("read", () => store.read(keys, members))
       .then(
         (r) => {
-          if (!Array.isArray(r?.values) || r.values.length !== keys.length) {
-            const e = new TypeError("read() returned the wrong number of values");
-            for (const p of batch) p.reject(e);
-            return;
-          }
-          for (let i = 0; i < batch.length; i++) {
-            const p = batch[i] as Pending;
-            const s = plans[i] as (typeof plans)[number];
-            try {
-              const into = p.into;
-              into.g = counter(r.values[gen]);
-              if (s.fence >= 0) into.fence = counter(r.values[s.fence]);
-              if (s.team >= 0) into.tg = counter(r.values[s.team]);
-              into.revoked = s.member >= 0 && r.members?.[s.member] === true;
-              into.readOk = true;
-              const v = r.values[s.entry];
-              p.resolve(typeof v === "string" ? v : undefined);
-            } catch (e) {
-              p.reject(e);
-            }
+          try {
+            settle(b, keys.length, members.length, r);
+          } catch (e) {
+            fail(b, e);
           }
         },
-        (e: unknown) => {
-          for (const p of batch) p.reject(e);
-        },
+        (e: unknown) => fail(b, e),
       );
   }
+}
+
+/** Spreads a reply over the reads of its batch (positions as {@link L2Reader.send} laid
+ *  them out), then wakes them. */
+function settle(b: Batch, keyCount: number, memberCount: number, r: ReadResult): void {
+  const values = r?.values;
+  const flags = r?.members;
+  if (!Array.isArray(values) || values.length !== keyCount) {
+    fail(b, new TypeError("read() returned the wrong number of values"));
+    return;
+  }
+  let g = 0;
+  let gError: unknown;
+  try {
+    g = counter(values[0]);
+  } catch (e) {
+    gError = e;
+  }
+  const plans = b.plans;
+  const reads = b.reads;
+  let at = 1;
+  let m = 0;
+  for (let i = 0; i < reads.length; i++) {
+    const l2 = plans[i] as L2Plan;
+    const into = reads[i] as ReadFences;
+    const entry = at++;
+    const fence = l2.fenceKey === undefined ? -1 : at++;
+    const team = l2.teamGenKey === undefined ? -1 : at++;
+    const member = l2.revokedMember === undefined ? -1 : m++;
+    try {
+      if (gError !== undefined) throw gError;
+      into.g = g;
+      if (fence >= 0) into.fence = counter(values[fence]);
+      if (team >= 0) into.tg = counter(values[team]);
+      into.revoked = member >= 0 && memberCount > 0 && flags?.[member] === true;
+      into.readOk = true;
+      const v = values[entry];
+      into.raw = typeof v === "string" ? v : undefined;
+    } catch (e) {
+      into.readError = e;
+    }
+  }
+  b.resolve();
+}
+
+function fail(b: Batch, e: unknown): void {
+  const error = e === undefined ? new Error("store read failed (rejected with undefined)") : e;
+  for (const into of b.reads) into.readError = error;
+  b.resolve();
+}
+
+function counter(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`counter holds ${raw}`);
+  return n;
 }

@@ -38,6 +38,10 @@ export interface Ticket<V = unknown> {
   g: number;
   /** The team generation (roles), as read. */
   tg: number | undefined;
+  /** The entry as read, until {@link Tiers.lookup} takes it. */
+  raw: string | undefined;
+  /** Why the read failed, until it is counted. */
+  readError: unknown;
 }
 
 export type Lookup<V> =
@@ -208,7 +212,10 @@ export class Tiers {
       return { state: "miss", ticket };
     }
     const l2 = plan.l2();
-    const raw = await this.read(ticket, l2);
+    await this.reader?.read(ticket, l2);
+    this.readFailed(ticket);
+    const raw = ticket.raw;
+    ticket.raw = undefined;
     if (ticket.revoked) {
       this.close(ticket);
       if (plan.jti !== undefined) {
@@ -262,18 +269,19 @@ export class Tiers {
     return INVALID;
   }
 
-  /** One guarded L2 read (see readL2 and L2Reader: the reads of one turn share a
-   *  `store.read`); records the fence values in the ticket. Never throws: a failure is a miss,
-   *  counted. */
-  private async read(ticket: Ticket<unknown>, l2: L2Plan): Promise<string | undefined> {
-    const reader = this.reader;
-    if (reader === undefined) return undefined;
-    try {
-      return await reader.read(ticket, l2);
-    } catch (e) {
-      this.storeFailed("read", e);
-      return undefined;
-    }
+  /** One guarded L2 read (see L2Reader: the reads of one turn share a `store.read`) into the
+   *  ticket: its fences and the raw entry. Never rejects: a failure is a miss, counted. */
+  private async read(ticket: Ticket<unknown>, l2: L2Plan): Promise<void> {
+    await this.reader?.read(ticket, l2);
+    this.readFailed(ticket);
+  }
+
+  /** Counts the failure of the ticket's read, if it failed (a miss, never a throw). */
+  private readFailed(ticket: Ticket<unknown>): void {
+    const e = ticket.readError;
+    if (e === undefined) return;
+    ticket.readError = undefined;
+    this.storeFailed("read", e);
   }
 
   /**
@@ -299,6 +307,7 @@ export class Tiers {
       ticket.readOk = f.readOk && !rule.l1Only;
     } else if (!rule.l1Only) {
       await this.read(ticket, plan.l2());
+      ticket.raw = undefined;
     }
     return ticket;
   }
@@ -394,5 +403,7 @@ function newTicket<V>(plan: Plan<V>, now: number): Ticket<V> {
     fence: 0,
     g: 0,
     tg: undefined,
+    raw: undefined,
+    readError: undefined,
   };
 }

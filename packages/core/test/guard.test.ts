@@ -88,4 +88,68 @@ describe("Guard", () => {
     await g.call("x", async () => 1).catch(() => {});
     expect(g.state).toBe("open");
   });
+
+  test("calls share one deadline timer: each hanging call still times out, in order, among settled ones", async () => {
+    const g = makeGuard({ t: 0 }, 1_000);
+    const order: string[] = [];
+    const hang = (name: string) =>
+      g
+        .call(name, () => new Promise(() => {}))
+        .catch((e: StoreError) => {
+          expect(e.cause).toBeInstanceOf(TimeoutError);
+          order.push(name);
+        });
+    const first = hang("first");
+    const quick: Promise<number>[] = [];
+    for (let i = 0; i < 100; i++) quick.push(g.call("quick", async () => i));
+    expect(await Promise.all(quick)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await new Promise((r) => setTimeout(r, 5));
+    const second = hang("second");
+    for (let i = 0; i < 10; i++) expect(await g.call("quick", async () => i)).toBe(i);
+    await Promise.all([first, second]);
+    expect(order).toEqual(["first", "second"]);
+    expect(g.timeouts).toBe(2);
+    expect(g.calls).toBe(112);
+    // After the queue emptied, a new hanging call is timed out too.
+    await hang("third");
+    expect(g.timeouts).toBe(3);
+  });
+
+  test("an idle guard keeps no process alive; a pending call does, until its deadline", () => {
+    const guardPath = new URL("../src/guard.ts", import.meta.url).pathname;
+    // A settled call leaves the shared timer armed for a 10-minute deadline: unref'd, so the
+    // process ends at once (bun test's own timeout fails this test if it does not).
+    const a = Bun.spawnSync(
+      [
+        process.execPath,
+        "-e",
+        `import { Guard } from ${JSON.stringify(guardPath)};
+         const g = new Guard({ target: "t", timeoutMs: 600000, breaker: { failures: 9, resetMs: 1 },
+           now: () => 0, logger: { debug() {}, warn() {}, error() {} }, wrap: (op) => new Error(op) });
+         g.call("x", async () => 1).then((v) => console.log(v));`,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    expect(a.stderr.toString()).toBe("");
+    expect(a.stdout.toString()).toBe("1\n");
+    // A call that never settles, made after the timer went idle (unref'd), is still timed out:
+    // the re-ref'd timer keeps the process alive until the deadline. (No top-level await in
+    // these scripts: Bun stays alive while one is pending.)
+    const b = Bun.spawnSync(
+      [
+        process.execPath,
+        "-e",
+        `import { Guard } from ${JSON.stringify(guardPath)};
+         const g = new Guard({ target: "t", timeoutMs: 30, breaker: { failures: 9, resetMs: 1 },
+           now: () => 0, logger: { debug() {}, warn() {}, error() {} }, wrap: (op) => new Error(op) });
+         g.call("x", async () => 1)
+           .then(() => g.call("y", () => new Promise(() => {})))
+           .catch((e) => console.log("rejected", e.message))
+           .then(() => console.log("timeouts", g.timeouts));`,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    expect(b.stderr.toString()).toBe("");
+    expect(b.stdout.toString()).toBe("rejected y\ntimeouts 1\n");
+  });
 });

@@ -100,6 +100,65 @@ describe("key codec", () => {
     );
   });
 
+  test("percentEncode gives what the code-unit-by-code-unit encoder gave (stored keys do not move)", () => {
+    // The encoder before runs were copied as slices (issue 18), kept as the reference.
+    const hex = (b: number) => `%${"0123456789ABCDEF"[b >> 4]}${"0123456789ABCDEF"[b & 15]}`;
+    const lone = (c: number) => `%u${c.toString(16).toUpperCase().padStart(4, "0")}`;
+    const reference = (s: string): string => {
+      let out = "";
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (/[A-Za-z0-9._~-]/.test(s[i] as string)) out += s[i];
+        else if (c < 0x80) out += hex(c);
+        else if (c < 0x800) out += hex(0xc0 | (c >> 6)) + hex(0x80 | (c & 63));
+        else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+          const d = s.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            out +=
+              hex(0xf0 | (cp >> 18)) +
+              hex(0x80 | ((cp >> 12) & 63)) +
+              hex(0x80 | ((cp >> 6) & 63)) +
+              hex(0x80 | (cp & 63));
+            i++;
+          } else out += lone(c);
+        } else if (c >= 0xd800 && c <= 0xdfff) out += lone(c);
+        else out += hex(0xe0 | (c >> 12)) + hex(0x80 | ((c >> 6) & 63)) + hex(0x80 | (c & 63));
+      }
+      return out;
+    };
+    for (const s of nasty) expect(percentEncode(s)).toBe(reference(s));
+    const unit = fc.oneof(
+      fc.constantFrom("a", "@", "-", "~", "%", "é", "中", "😀", "\ud800", "\udc00", "\udbff"),
+      fc.string({ unit: "binary", maxLength: 1 }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 12 }), (s) => percentEncode(s) === reference(s)),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test("interleaved identifiers (an e-mail, a jti) encode the same as each alone", () => {
+    for (const options of [{ prefix: "t:" }, { prefix: "t:", hashIdentifiers: { key: "k" } }]) {
+      const c = createKeyCodec(options);
+      const fresh = () => createKeyCodec(options);
+      const seq: [string, string][] = [
+        ["a@x", "j1"],
+        ["b@x", "j1"],
+        ["a@x", "j2"],
+        ["a@x", "a@x"],
+        ["j1", "b@x"],
+      ];
+      for (const [email, jti] of seq) {
+        expect(c.ctx(email, jti)).toBe(fresh().ctx(email, jti));
+        expect(c.fence(email)).toBe(fresh().fence(email));
+        expect(c.revokedMember(jti)).toBe(fresh().revokedMember(jti));
+        expect(c.userOwner(email, "ctx")).toBe(fresh().userOwner(email, "ctx"));
+        expect(c.id(jti)).toBe(fresh().id(jti));
+      }
+    }
+  });
+
   const anyString = fc.oneof(
     fc.string({ unit: "binary", maxLength: 12 }),
     fc.constantFrom(...nasty),

@@ -17,6 +17,8 @@ function miss(key: string, at: number, fences: Partial<Ticket> = {}): Ticket {
     fence: 0,
     g: 0,
     tg: undefined,
+    raw: undefined,
+    readError: undefined,
     ...fences,
   };
 }
