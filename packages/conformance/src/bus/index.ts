@@ -6,6 +6,7 @@ import { gapTests } from "./gaps.ts";
 import { lifecycleTests } from "./lifecycle.ts";
 import { malformedTests } from "./malformed.ts";
 import { orderTests } from "./order.ts";
+import { orderedTests } from "./ordered.ts";
 import { pauseTests } from "./pause.ts";
 import { reconnectTests } from "./reconnect.ts";
 import { stateTests } from "./state.ts";
@@ -27,6 +28,7 @@ export const busSuite = [
   ...datingTests,
   ...reconnectTests,
   ...lifecycleTests,
+  ...orderedTests,
 ] as const;
 
 /** The name of a bus test, as `skip` keys it. */
