@@ -109,7 +109,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
         // The loader always answers; undefined would mean the cache could not: fail closed.
         if (!teams) throw new Error("the user's teams could not be resolved");
       }
-      return {
+      const caller: Caller = {
         email,
         jti: info.jti,
         tokenExpiresAt: info.expiresAt * 1000,
@@ -117,8 +117,9 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<GatewayEnv> {
         personalTeamId: info.personalTeamId,
         teams,
         token: info.token,
-        ...(claimed ? { scopedTeams: [...claimed] } : {}),
       };
+      // No spread of an empty object on the unscoped (every-request) path.
+      return claimed ? { ...caller, scopedTeams: [...claimed] } : caller;
     },
   }) as unknown as MiddlewareHandler<GatewayEnv>;
 }

@@ -10,9 +10,9 @@ export function registerAuthRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
       fullName: me.user.fullName,
       isAdmin: me.user.isAdmin,
       personalTeamId: me.personalTeamId,
-      // A copy: the cache's list is frozen, and JSON.stringify takes a slow path (about 3x) on
-      // frozen arrays in JavaScriptCore.
-      teams: me.teams.slice(),
+      // A copy: the cache's list is frozen, and JavaScriptCore's JSON.stringify (and slice) take
+      // a slow path on frozen arrays (about 3x); an indexed loop is the cheapest copy.
+      teams: copyList(me.teams),
       token: {
         jti: me.jti,
         expiresAt: isoTime(me.tokenExpiresAt),
@@ -31,6 +31,13 @@ export function registerAuthRoutes(app: Hono<GatewayEnv>, deps: RouteDeps): void
     });
     return c.json({ revoked: true, jti: me.jti });
   });
+}
+
+function copyList(list: readonly string[]): string[] {
+  const n = list.length;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = list[i] as string;
+  return out;
 }
 
 /** `new Date(ms).toISOString()`, remembered for the last few hundred instants (a token's expiry
