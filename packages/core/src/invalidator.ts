@@ -87,11 +87,14 @@ export class Invalidator {
     const tiers = this.tiers;
     tiers.counters.invalidations++;
     const entry = invalidationOf(message);
-    this.applyEntry(entry);
     const failures: AuthCacheError[] = [];
     const now = tiers.o.now();
     const wire = this.wire(entry);
-    const ordered = await this.publishAfter(entry, wire, now);
+    // The ordered publish is sent before the local apply: nothing else runs until the first
+    // await below, so this is still "apply here" first, minus its time on the way to the log.
+    const sending = this.publishAfter(entry, wire, now);
+    this.applyEntry(entry);
+    const ordered = await sending;
     if (ordered !== "done") {
       await this.runPhases(entry.l2(tiers.codec, now), failures);
       await this.publish(wire, failures);
