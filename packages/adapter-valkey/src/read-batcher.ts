@@ -9,7 +9,8 @@
 export interface ReadRequest {
   /** Number of commands this read adds to a pipeline. */
   readonly size: number;
-  resolve(replies: unknown[]): void;
+  /** Its replies are `replies[at]` to `replies[at + size - 1]` (none of them an Error). */
+  resolve(replies: readonly unknown[], at: number): void;
   reject(err: unknown): void;
 }
 
@@ -69,11 +70,16 @@ export class ReadBatcher<R extends ReadRequest> {
           this.#inFlight--;
           let at = 0;
           for (const r of batch) {
-            const part = replies.slice(at, at + r.size);
+            let failed: unknown;
+            for (let i = at; i < at + r.size; i++) {
+              if (replies[i] instanceof Error) {
+                failed = replies[i];
+                break;
+              }
+            }
+            if (failed !== undefined) r.reject(failed);
+            else r.resolve(replies, at);
             at += r.size;
-            const failed = part.find((x) => x instanceof Error);
-            if (failed) r.reject(failed);
-            else r.resolve(part);
           }
           this.#pump();
         },

@@ -3,16 +3,14 @@ import type { Fence, MemberCheck, ReadResult } from "@authcache/core/adapter";
 import {
   addMemberCall,
   checkDurability,
-  commandCount,
   counterValue,
   type DurabilityOptions,
   incrCall,
+  isLive,
   planClusterDeleteOwner,
   planDelete,
   planRead,
   planWrite,
-  type ReadGroup,
-  readResult,
   type ScriptCall,
   standaloneDeleteOwner,
   text,
@@ -68,8 +66,94 @@ export interface ValkeyStore extends Store {
   readonly inFlight: { readonly active: number; readonly queued: number; readonly max: number };
 }
 
+/** Part of a read sent to one place: all of it standalone, one slot's share in a cluster
+ *  (positions in the read: `keyAt`/`memberAt`, absent when they are 0, 1, 2, ...). */
+interface ReadPart {
+  readonly keys: string[];
+  readonly keyAt?: readonly number[];
+  readonly members: readonly MemberCheck[];
+  readonly memberAt?: readonly number[];
+  /** Several checks in one set: one ZMSCORE (else one ZSCORE per check). */
+  readonly inOneSet: boolean;
+}
+
+function readPart(group: {
+  keys: string[];
+  keyAt?: readonly number[];
+  members: readonly MemberCheck[];
+  memberAt?: readonly number[];
+}): ReadPart {
+  const set = group.members[0]?.set;
+  const inOneSet = group.members.length > 1 && group.members.every((m) => m.set === set);
+  return { ...group, inOneSet };
+}
+
+/** Commands a part sends: MGET if it has keys, then one ZMSCORE or a ZSCORE per check. */
+const partSize = (p: ReadPart): number =>
+  (p.keys.length > 0 ? 1 : 0) + (p.inOneSet ? 1 : p.members.length);
+
+/** One read in a pipeline: the commands it adds, and its result from their replies. */
 interface PendingRead extends ReadRequest {
-  readonly groups: ReadGroup[];
+  add(pipeline: Batch | ClusterBatch): void;
+}
+
+/** A read of `keyCount` keys and `memberCount` checks, sent as `parts`; members are judged
+ *  live against `t`. Settles `resolve`/`reject` from its replies in a pipeline. */
+function pendingRead(
+  keyCount: number,
+  memberCount: number,
+  parts: readonly ReadPart[],
+  t: number,
+  resolve: (result: ReadResult) => void,
+  reject: (err: unknown) => void,
+): PendingRead {
+  let size = 0;
+  for (const p of parts) size += partSize(p);
+  return {
+    size,
+    reject,
+    add(pipeline) {
+      for (const p of parts) {
+        if (p.keys.length > 0) pipeline.mget(p.keys);
+        if (p.inOneSet) {
+          pipeline.zmscore(
+            (p.members[0] as MemberCheck).set,
+            p.members.map((m) => m.member),
+          );
+        } else for (const m of p.members) pipeline.zscore(m.set, m.member);
+      }
+    },
+    resolve(replies, from) {
+      const values: (string | undefined)[] = new Array(keyCount).fill(undefined);
+      const members: boolean[] = new Array(memberCount).fill(false);
+      let at = from;
+      for (const p of parts) {
+        if (p.keys.length > 0) {
+          const got = replies[at++];
+          if (!Array.isArray(got) || got.length !== p.keys.length) {
+            reject(new Error(`${PKG}: an MGET reply is short`));
+            return;
+          }
+          for (let i = 0; i < got.length; i++)
+            values[p.keyAt ? (p.keyAt[i] as number) : i] = text(got[i]);
+        }
+        let scores: readonly unknown[] = replies;
+        let s = at;
+        if (p.inOneSet) {
+          const got = replies[at++];
+          if (!Array.isArray(got) || got.length !== p.members.length) {
+            reject(new Error(`${PKG}: a ZMSCORE reply is short`));
+            return;
+          }
+          scores = got;
+          s = 0;
+        } else at += p.members.length;
+        for (let j = 0; j < p.members.length; j++)
+          members[p.memberAt ? (p.memberAt[j] as number) : j] = isLive(scores[s + j], t);
+      }
+      resolve({ values, members });
+    },
+  };
 }
 
 /** A multi-key command (MGET, DEL, a script) on a slot being migrated answers TRYAGAIN while
@@ -78,15 +162,20 @@ interface PendingRead extends ReadRequest {
  *  core's timeout ends the wait sooner). */
 const TRY_AGAIN = /TRYAGAIN|TryAgain/;
 
-async function retryTryAgain<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof Error) || !TRY_AGAIN.test(error.message) || attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * 2 ** attempt, 100)));
-    }
+function retryTryAgain<T>(run: () => Promise<T>, attempt = 0): Promise<T> {
+  // A promise chain, not an async loop: the call that succeeds (nearly all) costs no extra turn.
+  let sent: Promise<T>;
+  try {
+    sent = run();
+  } catch (error) {
+    sent = Promise.reject(error);
   }
+  return sent.catch((error: unknown) => {
+    if (!(error instanceof Error) || !TRY_AGAIN.test(error.message) || attempt >= 20) throw error;
+    return new Promise((resolve) => setTimeout(resolve, Math.min(10 * 2 ** attempt, 100))).then(
+      () => retryTryAgain(run, attempt + 1),
+    );
+  });
 }
 
 /** In-flight units glide charges for one invokeScript (see InFlightLimiter.run). */
@@ -134,35 +223,17 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       ? Promise.resolve()
       : call((c) => waitDurable(c, clustered, keys, durability));
 
-  /** Sends several reads as one non-atomic pipeline (glide splits it per node in a cluster). */
+  /** Sends several reads as one non-atomic pipeline (glide splits it per node in a cluster).
+   *  Several checks of one set in one read (core batches the L1 misses of one turn) are one
+   *  ZMSCORE; each read takes its replies from the pipeline's by position. */
   const sendReads = (batch: PendingRead[]): Promise<unknown[]> =>
     call(async (c) => {
       const cluster = isCluster(c);
       const pipeline = cluster ? new ClusterBatch(false) : new Batch(false);
-      // Per command sent: how many member checks a ZMSCORE stands for (0: any other command).
-      // Several checks of one group in one set (core batches the L1 misses of one turn) are one
-      // ZMSCORE; its reply is spread back into one reply per check below.
-      const spread: number[] = [];
+      let size = 0;
       for (const r of batch) {
-        for (const g of r.groups) {
-          if (g.keys.length > 0) {
-            pipeline.mget(g.keys);
-            spread.push(0);
-          }
-          const set = g.members[0]?.set;
-          if (g.members.length > 1 && g.members.every((m) => m.set === set)) {
-            pipeline.zmscore(
-              set as string,
-              g.members.map((m) => m.member),
-            );
-            spread.push(g.members.length);
-          } else {
-            for (const m of g.members) {
-              pipeline.zscore(m.set, m.member);
-              spread.push(0);
-            }
-          }
-        }
+        r.add(pipeline);
+        size += r.size;
       }
       const replies = cluster
         ? await (c as GlideClusterClient).exec(pipeline as ClusterBatch, false)
@@ -172,20 +243,8 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
       // read as "not a member", nor a failed MGET as a miss. The whole read fails (a TRYAGAIN
       // is retried by `call`).
       for (const reply of replies) if (reply instanceof Error) throw reply;
-      if (replies.length !== spread.length) throw new Error(`${PKG}: a read pipeline is short`);
-      const out: unknown[] = [];
-      replies.forEach((reply, i) => {
-        const n = spread[i] as number;
-        if (n === 0) {
-          out.push(reply);
-          return;
-        }
-        if (!Array.isArray(reply) || reply.length !== n) {
-          throw new Error(`${PKG}: a ZMSCORE reply is short`);
-        }
-        out.push(...reply);
-      });
-      return out;
+      if (replies.length !== size) throw new Error(`${PKG}: a read pipeline is short`);
+      return replies;
     });
   const reads = new ReadBatcher<PendingRead>(sendReads, {
     maxConcurrent: options.readPipelines ?? 8,
@@ -196,22 +255,11 @@ export function createValkeyStore(options: ValkeyStoreOptions): ValkeyStore {
     if (keys.length === 0 && members.length === 0)
       return Promise.resolve({ values: [], members: [] });
     const t = now(); // member expiry: the caller's clock when the read is sent
-    const groups = planRead(keys, members, clustered);
+    const parts = clustered
+      ? planRead(keys, members, true).map(readPart)
+      : [readPart({ keys, members })];
     return new Promise<ReadResult>((resolve, reject) => {
-      reads.add({
-        groups,
-        size: groups.reduce((n, g) => n + commandCount(g), 0),
-        resolve: (raw) => {
-          let at = 0;
-          const replies = groups.map((g) => {
-            const from = at;
-            at += commandCount(g);
-            return raw.slice(from, at);
-          });
-          resolve(readResult(keys.length, members.length, groups, replies, t));
-        },
-        reject,
-      });
+      reads.add(pendingRead(keys.length, members.length, parts, t, resolve, reject));
     });
   };
 

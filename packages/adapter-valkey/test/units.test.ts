@@ -72,7 +72,11 @@ describe("ReadBatcher", () => {
     );
     const results: Promise<unknown[]>[] = [];
     for (let id = 0; id < 8; id++) {
-      results.push(new Promise((resolve, reject) => batcher.add({ id, size: 2, resolve, reject })));
+      results.push(
+        new Promise((resolve, reject) =>
+          batcher.add({ id, size: 2, resolve: (r, at) => resolve(r.slice(at, at + 2)), reject }),
+        ),
+      );
     }
     expect(sent).toEqual([[0], [1]]);
     expect(batcher.queued).toBe(6);
@@ -96,7 +100,9 @@ describe("ReadBatcher", () => {
       { maxConcurrent: 1, maxCommands: 100 },
     );
     const mk = (id: number) =>
-      new Promise<unknown[]>((resolve, reject) => batcher.add({ id, size: 2, resolve, reject }));
+      new Promise<unknown[]>((resolve, reject) =>
+        batcher.add({ id, size: 2, resolve: (r, at) => resolve(r.slice(at, at + 2)), reject }),
+      );
     const settled = await Promise.allSettled([mk(0), mk(1), mk(2)]);
     const reasons = settled.map((s) => (s.status === "rejected" ? String(s.reason) : "ok"));
     expect(reasons).toEqual([
