@@ -234,20 +234,44 @@ export function bearerAuth<U extends object, V extends object = BearerAuthInfo<U
     if (header.length > maxHeaderLength) {
       return invalid(c, "invalid_token", "Token is too long");
     }
-    const match = BEARER.exec(header);
-    if (!match?.[1]) {
-      return refuse(c, { status: 401, outcome: "missing_token", message: "Missing bearer token" });
+    // A remembered token in the usual `Bearer <token>` form is recognised by its digest alone:
+    // a hit means this string is, byte for byte, a token that matched BEARER and was verified
+    // (SHA-256), so the pattern (about 0.25 µs on a 300-character header) is skipped. With a key
+    // resolver the lookup is asynchronous: the pattern runs first, as for any miss.
+    let token: string | undefined;
+    let digest: string | undefined;
+    let claims: JWTPayload | undefined;
+    let looked: string | undefined;
+    if (
+      verifiedTokens !== undefined &&
+      !resolver &&
+      header.length - 7 <= maxTokenLength &&
+      header.startsWith("Bearer ")
+    ) {
+      looked = header.slice(7);
+      digest = verifiedTokens.digest(looked);
+      claims = verifiedTokens.get(digest, clock(), key)?.claims;
+      if (claims !== undefined) token = looked;
     }
-    const token = match[1];
-    if (token.length > maxTokenLength) return invalid(c, "invalid_token", "Token is too long");
-
-    const digest = verifiedTokens?.digest(token);
-    let claims =
-      verifiedTokens === undefined || digest === undefined
-        ? undefined
-        : resolver
+    if (token === undefined) {
+      const match = BEARER.exec(header);
+      if (!match?.[1]) {
+        return refuse(c, {
+          status: 401,
+          outcome: "missing_token",
+          message: "Missing bearer token",
+        });
+      }
+      token = match[1];
+      if (token.length > maxTokenLength) return invalid(c, "invalid_token", "Token is too long");
+      // Not looked up yet (another form of the header, or a resolver): look up now.
+      if (verifiedTokens !== undefined && token !== looked) {
+        digest = verifiedTokens.digest(token);
+        claims = resolver
           ? await rememberedByResolver(verifiedTokens, digest, token)
           : verifiedTokens.get(digest, clock(), key)?.claims;
+      }
+    }
     if (claims === undefined) {
       try {
         const now = clock();

@@ -116,6 +116,37 @@ describe("verified tokens", () => {
     expect(tokens.size).toBe(1);
   });
 
+  test("a remembered token is recognised in any accepted form of the header, and only those", async () => {
+    const { app, tokens } = setup();
+    const token = await sign({ jti: "t-forms" });
+    const request = async (authorization: string) => {
+      const res = await app.request("/api/me", { headers: { authorization } });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await request(`Bearer ${token}`)).status).toBe(200);
+    expect(tokens.stats()).toEqual({ hits: 0, misses: 1, clears: 0 });
+    // The usual form: recognised by its digest (one hit, nothing verified again).
+    expect((await request(`Bearer ${token}`)).status).toBe(200);
+    expect(tokens.stats()).toEqual({ hits: 1, misses: 1, clears: 0 });
+    // The other forms the pattern accepts reach the same entry through it.
+    for (const form of [`bearer ${token}`, `Bearer  ${token}`, `Bearer ${token}  `]) {
+      expect((await request(form)).status).toBe(200);
+    }
+    expect(tokens.stats().hits).toBe(4);
+    expect(tokens.size).toBe(1);
+    // Forms it refuses stay refused although the token inside is remembered.
+    for (const form of [`Bearer ${token} ${token}`, `Bearer ${token},x`, `Basic ${token}`]) {
+      const res = await request(form);
+      expect(res.status).toBe(401);
+      expect(res.body.error_description).toBe("Missing bearer token");
+    }
+    // One more character is another token: verified, and refused.
+    const longer = await request(`Bearer ${token}A`);
+    expect(longer.status).toBe(401);
+    expect(longer.body.error_description).toBe("Token signature is invalid");
+    expect(tokens.size).toBe(1);
+  });
+
   test("remembered by a digest of the token, not the token", () => {
     const tokens = createVerifiedTokens();
     const digest = tokens.digest("a.b.c");
