@@ -150,6 +150,40 @@ describe("L1Cache", () => {
   });
 
   describe("pair index", () => {
+    test("a group grows from one pair to several and back: each pair is found, each removal removes one", () => {
+      const l1 = new L1Cache<string>({ maxEntries: 100 });
+      l1.setPair(0, "ada", "j1", "one", 10, 0, ["t1"]);
+      // The same sub in another group, and another space's same pair, are other entries.
+      l1.setPair(0, "bob", "j1", "bob", 10, 0);
+      l1.setPair(1, "ada", "j1", "space 1", 10, 0);
+      l1.setPair(0, "ada", "j2", "two", 10, 0, ["t2"]);
+      l1.setPair(0, "ada", "j3", "three", 10, 0);
+      expect(l1.size).toBe(5);
+      expect(l1.getPair(0, "ada", "j1", 1)).toBe("one");
+      expect(l1.getPair(0, "ada", "j2", 1)).toBe("two");
+      expect(l1.getPair(0, "ada", "j4", 1)).toBeUndefined();
+      expect(l1.deletePair(0, "ada", "j3")).toBe(true);
+      expect(l1.deleteOwner("t2")).toBe(1);
+      // One pair left in the group: still found, and only it.
+      expect(l1.getPair(0, "ada", "j1", 1)).toBe("one");
+      expect(l1.getPair(0, "ada", "j2", 1)).toBeUndefined();
+      expect(l1.deletePair(0, "ada", "j2")).toBe(false);
+      l1.setPair(0, "ada", "j1", "one again", 10, 1, ["t1"]);
+      expect(l1.getPair(0, "ada", "j1", 2)).toBe("one again");
+      expect(l1.deleteOwner("t1")).toBe(1);
+      expect(l1.getPair(0, "ada", "j1", 2)).toBeUndefined();
+      expect(l1.size).toBe(2);
+      expect(l1.getPair(0, "bob", "j1", 2)).toBe("bob");
+      expect(l1.getPair(1, "ada", "j1", 2)).toBe("space 1");
+      // Expired pairs of a group go one by one, through a hit or a sweep.
+      l1.setPair(0, "cy", "a", "a", 5, 2);
+      l1.setPair(0, "cy", "b", "b", 50, 2);
+      expect(l1.getPair(0, "cy", "a", 6)).toBeUndefined();
+      expect(l1.getPair(0, "cy", "b", 6)).toBe("b");
+      expect(l1.sweep(60, 100)).toBe(3);
+      expect(l1.size).toBe(0);
+    });
+
     test("pairs, flat keys and other spaces never meet, whatever the strings", () => {
       const l1 = new L1Cache<string>({ maxEntries: 100 });
       l1.set("ab", "flat ab", 10, 0);
