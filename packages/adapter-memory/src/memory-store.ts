@@ -153,10 +153,28 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return keys.map((k) => live(k)?.value);
     },
     async read(keys: string[], members: MemberCheck[]): Promise<ReadResult> {
-      return {
-        values: keys.map((k) => live(k)?.value),
-        members: members.map((m) => liveMember(m.set, m.member)),
-      };
+      // One clock read for the whole read (the L1-miss path: a few keys, a member check).
+      const t = now();
+      const values: (string | undefined)[] = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        const entry = entries.get(key);
+        if (entry === undefined) {
+          values[i] = undefined;
+        } else if (entry.expiresAt > t) {
+          values[i] = entry.value;
+        } else {
+          remove(key, entry);
+          values[i] = undefined;
+        }
+      }
+      const flags: boolean[] = new Array(members.length);
+      for (let i = 0; i < members.length; i++) {
+        const m = members[i] as MemberCheck;
+        const deadline = sets.get(m.set)?.get(m.member);
+        flags[i] = deadline !== undefined && deadline > t;
+      }
+      return { values, members: flags };
     },
     async set(key: string, value: string, expiresAt: number, owners?: string[]) {
       write(key, value, expiresAt, owners);

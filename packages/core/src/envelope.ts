@@ -46,6 +46,10 @@ export interface EnvelopeCodec {
    *  version, of `kind`, written for `key` (and authentic, with a secret), whose value is
    *  nested at most {@link MAX_VALUE_DEPTH} + 1 deep (a context holds a user one level down). */
   decode(raw: string, key: string, kind: EntryKind): Envelope | undefined;
+  /** {@link decode} without the nesting bound: for a caller whose acceptance of the value
+   *  bounds every walk over it (core's kinds: `adoptUser` checks the depth in the walk that
+   *  freezes, the other kinds take scalars or a flat list), so the value is walked once. */
+  open(raw: string, key: string, kind: EntryKind): Envelope | undefined;
 }
 
 /** `{"m":"` + 22 characters of base64url (128 bits) + `",`. */
@@ -106,12 +110,14 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
     return absent ? `${head},"a":1}` : `${head},"x":${JSON.stringify(value)}}`;
   };
 
-  /** `bound`: the key is already bound by a verified authenticator (no identity check). */
+  /** `bound`: the key is already bound by a verified authenticator (no identity check).
+   *  `nested`: the value's nesting is checked here (else by the caller, see `open`). */
   const parse = (
     json: string,
     key: string,
     kind: EntryKind,
     bound: boolean,
+    nested: boolean,
   ): Envelope | undefined => {
     let o: unknown;
     try {
@@ -130,7 +136,7 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
     const absent = e.a === 1;
     if (!absent && !("x" in e)) return undefined;
     if (absent && "x" in e) return undefined;
-    if (!absent && !nestedWithin(e.x, MAX_VALUE_DEPTH + 1)) return undefined;
+    if (nested && !absent && !nestedWithin(e.x, MAX_VALUE_DEPTH + 1)) return undefined;
     return { kind, g: e.g, t: e.t as number | undefined, absent, value: absent ? undefined : e.x };
   };
 
@@ -139,9 +145,20 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
       authenticated: false,
       encode: (key, kind, g, value, absent, t) => body(key, kind, g, value, absent, t),
       decode: (raw, key, kind) =>
-        typeof raw === "string" ? parse(raw, key, kind, false) : undefined,
+        typeof raw === "string" ? parse(raw, key, kind, false, true) : undefined,
+      open: (raw, key, kind) =>
+        typeof raw === "string" ? parse(raw, key, kind, false, false) : undefined,
     };
   }
+  const verified = (raw: string, key: string): string | undefined => {
+    if (typeof raw !== "string" || !raw.startsWith(MAC_HEAD) || raw.length < MAC_END + 3) {
+      return undefined;
+    }
+    if (raw.charCodeAt(MAC_END) !== 34 || raw.charCodeAt(MAC_END + 1) !== 44) return undefined;
+    const b = `{${raw.slice(MAC_END + 2)}`;
+    if (!sameText(raw.slice(MAC_HEAD.length, MAC_END), mac(macKey, key, b))) return undefined;
+    return b;
+  };
   return {
     authenticated: true,
     encode(key, kind, g, value, absent, t) {
@@ -149,13 +166,12 @@ export function createEnvelopeCodec(secret?: string | Uint8Array): EnvelopeCodec
       return `${MAC_HEAD}${mac(macKey, key, b)}",${b.slice(1)}`;
     },
     decode(raw, key, kind) {
-      if (typeof raw !== "string" || !raw.startsWith(MAC_HEAD) || raw.length < MAC_END + 3) {
-        return undefined;
-      }
-      if (raw.charCodeAt(MAC_END) !== 34 || raw.charCodeAt(MAC_END + 1) !== 44) return undefined;
-      const b = `{${raw.slice(MAC_END + 2)}`;
-      if (!sameText(raw.slice(MAC_HEAD.length, MAC_END), mac(macKey, key, b))) return undefined;
-      return parse(b, key, kind, true);
+      const b = verified(raw, key);
+      return b === undefined ? undefined : parse(b, key, kind, true, true);
+    },
+    open(raw, key, kind) {
+      const b = verified(raw, key);
+      return b === undefined ? undefined : parse(b, key, kind, true, false);
     },
   };
 }

@@ -50,7 +50,8 @@ export interface Kind<V, P> {
    *  invalidation drops of it in L2, once it carries one of `tags` (see invalidations.ts). */
   readonly perUser?: PerUser;
   /** The value of a decoded L2 entry (a fresh object nobody else holds), or INVALID. May
-   *  throw: a counted miss too. */
+   *  throw: a counted miss too. The value's nesting is NOT checked before (it is walked once,
+   *  here): a kind that walks it bounds the walk by MAX_VALUE_DEPTH (`adoptUser` does). */
   accept(envelope: Envelope, redact: readonly string[]): V | Invalid;
   /** A checked, frozen copy of a value the application gave (a set or a loader result):
    *  TypeError naming `argument` for the wrong shape. */
@@ -98,19 +99,52 @@ export interface PlanContext {
 
 /** The entry (`id`, `p`) of `kind`, resolved for the tiers (on an L1 miss only). */
 export function planOf<V, P>(kind: Kind<V, P>, id: string, p: P, c: PlanContext): Plan<V> {
-  const l1: L1Address = { space: kind.space(p), group: id, sub: kind.sub(p) };
-  const owners = kind.owners(localTags, id, p);
-  if (c.hashedTags !== undefined) owners.push(...kind.owners(c.hashedTags, id, p));
-  return {
-    tag: kind.tag,
-    l1,
-    key: addressKey(l1),
-    ttl: c.ttl[kind.ttl],
-    jti: kind.jti(id, p),
-    nullIsValue: kind.nullIsValue,
-    owners,
-    l2: () => kind.l2(c.codec, id, p),
-    accept: (env) => kind.accept(env, c.redact),
-    absent: (v) => kind.absent(v),
-  };
+  return new KindPlan(kind, id, p, c);
+}
+
+/** A {@link Plan}: its L2 keys and its identity string are built when first asked for (an L2
+ *  hit never needs the identity; a set asks for the keys twice), no closure per plan. */
+class KindPlan<V, P> implements Plan<V> {
+  readonly tag: EntryKind;
+  readonly l1: L1Address;
+  readonly ttl: number;
+  readonly jti: string | undefined;
+  readonly nullIsValue: boolean;
+  readonly owners: readonly string[];
+  private keyMemo: string | undefined;
+  private l2Memo: L2Plan | undefined;
+
+  constructor(
+    private readonly kind: Kind<V, P>,
+    private readonly id: string,
+    private readonly p: P,
+    private readonly c: PlanContext,
+  ) {
+    this.tag = kind.tag;
+    this.l1 = { space: kind.space(p), group: id, sub: kind.sub(p) };
+    this.ttl = c.ttl[kind.ttl];
+    this.jti = kind.jti(id, p);
+    this.nullIsValue = kind.nullIsValue;
+    const owners = kind.owners(localTags, id, p);
+    if (c.hashedTags !== undefined) owners.push(...kind.owners(c.hashedTags, id, p));
+    this.owners = owners;
+  }
+
+  get key(): string {
+    if (this.keyMemo === undefined) this.keyMemo = addressKey(this.l1);
+    return this.keyMemo;
+  }
+
+  l2(): L2Plan {
+    if (this.l2Memo === undefined) this.l2Memo = this.kind.l2(this.c.codec, this.id, this.p);
+    return this.l2Memo;
+  }
+
+  accept(envelope: Envelope): V | Invalid {
+    return this.kind.accept(envelope, this.c.redact);
+  }
+
+  absent(value: V): boolean {
+    return this.kind.absent(value);
+  }
 }

@@ -249,7 +249,8 @@ export class Tiers {
    *  throw (whatever the payload, however deep). */
   private decode<V>(plan: Plan<V>, key: string, raw: string, ticket: Ticket<V>): V | Invalid {
     try {
-      const env = this.envelopes.decode(raw, key, plan.tag);
+      // Not depth-checked here: each kind's accept bounds its own walk (Kind.accept).
+      const env = this.envelopes.open(raw, key, plan.tag);
       if (env !== undefined) {
         // Written before the last invalidateAll, or before its team's roles were invalidated:
         // dead. A generation the counters have not reached yet (read in the same store.read)

@@ -149,6 +149,34 @@ describe("authenticated envelopes (hashIdentifiers secret)", () => {
     expect(codec.decode(raw, OTHER, "user")).toBeUndefined();
     expect(codec.decode(raw, KEY, "ctx")).toBeUndefined();
     for (const c of cases) expect(codec.decode(c, KEY, "user")).toBeUndefined();
+    // The read path's `open` (no nesting bound: the kind's accept has it) refuses the same.
+    expect(codec.open(raw, OTHER, "user")).toBeUndefined();
+    expect(codec.open(raw, KEY, "ctx")).toBeUndefined();
+    for (const c of cases) expect(codec.open(c, KEY, "user")).toBeUndefined();
+    expect(codec.open(raw, KEY, "user")).toEqual(codec.decode(raw, KEY, "user"));
+  });
+
+  test("open refuses what decode refuses, but the nesting bound (plain and authenticated)", () => {
+    const plain = createEnvelopeCodec();
+    const deepJson = `${"[".repeat(MAX_VALUE_DEPTH + 2)}${"]".repeat(MAX_VALUE_DEPTH + 2)}`;
+    for (const c of [plain, codec]) {
+      const raw = c.encode(KEY, "user", 1, value, false);
+      const variants = [
+        raw,
+        raw.replace('"v":2', '"v":1'),
+        raw.replace('"g":1', '"g":-1'),
+        raw.replace('"k":"user"', '"k":"ctx"'),
+        c.encode(OTHER, "user", 1, value, false),
+        c.encode(KEY, "user", 1, null, true),
+        "not json",
+      ];
+      for (const v of variants) {
+        expect(c.open(v, KEY, "user")).toEqual(c.decode(v, KEY, "user"));
+      }
+      const deep = c.encode(KEY, "user", 1, JSON.parse(deepJson), false);
+      expect(c.decode(deep, KEY, "user")).toBeUndefined();
+      expect(c.open(deep, KEY, "user")?.g).toBe(1);
+    }
   });
 
   test("property: no single-character change of an entry decodes", () => {

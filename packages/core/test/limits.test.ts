@@ -109,6 +109,56 @@ describe("value nesting (MAX_VALUE_DEPTH)", () => {
   });
 });
 
+describe("value nesting of L2 entries, checked in the one walk that adopts them (issue 18)", () => {
+  // The envelope is not depth-checked on the read path (EnvelopeCodec.open): each kind's accept
+  // bounds its own walk. Values nested exactly at the limit are hits; one level more, misses.
+  const codec = createKeyCodec({ prefix: "authcache:" });
+  const put = async (store: MapStore, key: string, kind: string, value: unknown) =>
+    store.set(key, encodeEnvelope(key, kind, 0, value, false), Date.now() + 60_000);
+
+  test("a context whose user is nested past MAX_VALUE_DEPTH is a counted miss; at it, a hit", async () => {
+    const store = new MapStore();
+    const cache = createAuthCache({ store, logger: silentLogger });
+    await put(store, codec.ctx("a@x", "j1"), "ctx", {
+      user: deep(MAX_VALUE_DEPTH),
+      personalTeamId: null,
+      isTokenRevoked: false,
+    });
+    await put(store, codec.ctx("b@x", "j2"), "ctx", {
+      user: deep(MAX_VALUE_DEPTH + 1),
+      personalTeamId: null,
+      isTokenRevoked: false,
+    });
+    const hit = await cache.getAuthContext("a@x", "j1");
+    expect(hit?.user).toEqual(deep(MAX_VALUE_DEPTH));
+    expect(Object.isFrozen((hit?.user as Record<string, unknown> | undefined)?.a)).toBe(true);
+    expect(await cache.getAuthContext("b@x", "j2")).toBeUndefined();
+    expect(cache.stats().decodeErrors).toBe(1);
+    await cache.close();
+  });
+
+  test("team records nested past MAX_VALUE_DEPTH are a counted miss; a deep field a context does not keep is dropped", async () => {
+    const store = new MapStore();
+    const cache = createAuthCache({ store, logger: silentLogger });
+    await put(store, codec.teamObjects("a@x", true), "teamObjects", [{ id: "t" }, deep(65)]);
+    expect(await cache.getUserTeamObjects("a@x", true)).toBeUndefined();
+    expect(cache.stats().decodeErrors).toBe(1);
+    await put(store, codec.ctx("c@x", "j3"), "ctx", {
+      user: { email: "c@x" },
+      personalTeamId: "p",
+      isTokenRevoked: false,
+      extra: deep(10_000),
+    });
+    expect(await cache.getAuthContext("c@x", "j3")).toEqual({
+      user: { email: "c@x" },
+      personalTeamId: "p",
+      isTokenRevoked: false,
+    });
+    expect(cache.stats().decodeErrors).toBe(1);
+    await cache.close();
+  });
+});
+
 describe("lifetimes and deadlines (MAX_LIFETIME_MS, MAX_DELAY_MS)", () => {
   test("checkExpiresAt: nullish passes, wrong types are a TypeError, past the bound a RangeError", () => {
     const now = 1_800_000_000_000;
