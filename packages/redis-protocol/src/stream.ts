@@ -195,29 +195,42 @@ export function parseEnd(reply: unknown): LogPosition {
   return { epoch, seq, cursor: str(reply[2]) ?? "0-0" };
 }
 
-/** Field/value pairs of one entry, flat `[f, v, ...]`, pairs `[[f, v], ...]` or an object. */
-function fieldsOf(raw: unknown): Map<string, string | undefined> {
-  const out = new Map<string, string | undefined>();
+/** The fields an entry is read by (a later duplicate wins, as in a map). */
+interface Fields {
+  m: string | undefined;
+  e: string | undefined;
+  s: string | undefined;
+}
+
+function setField(f: Fields, name: unknown, value: unknown): void {
+  const k = str(name);
+  if (k === "m" || k === "e" || k === "s") f[k] = str(value);
+}
+
+/** The fields of one entry, flat `[f, v, ...]`, pairs `[[f, v], ...]` or an object (read in
+ *  place: no map per entry). */
+function fieldsOf(raw: unknown): Fields {
+  const out: Fields = { m: undefined, e: undefined, s: undefined };
   if (Array.isArray(raw)) {
     if (raw.length > 0 && Array.isArray(raw[0])) {
-      for (const pair of raw as unknown[][]) out.set(String(str(pair[0])), str(pair[1]));
+      for (const pair of raw as unknown[][]) setField(out, pair[0], pair[1]);
     } else {
-      for (let i = 0; i + 1 < raw.length; i += 2) out.set(String(str(raw[i])), str(raw[i + 1]));
+      for (let i = 0; i + 1 < raw.length; i += 2) setField(out, raw[i], raw[i + 1]);
     }
   } else if (raw !== null && typeof raw === "object") {
-    for (const [k, v] of Object.entries(raw)) out.set(k, str(v));
+    for (const [k, v] of Object.entries(raw)) setField(out, k, v);
   }
   return out;
 }
 
 function toEntry(id: string, fields: unknown): LogEntry {
   const f = fieldsOf(fields);
-  const s = Number(f.get("s"));
+  const s = Number(f.s);
   return {
     seq: Number.isSafeInteger(s) && s > 0 ? s : undefined,
-    epoch: f.get("e"),
+    epoch: f.e,
     cursor: id,
-    data: f.get("m"),
+    data: f.m,
   };
 }
 
