@@ -6,6 +6,7 @@ import {
   counterValue,
   type DurabilityOptions,
   incrCall,
+  isLive,
   planClusterDeleteOwner,
   planDelete,
   planRead,
@@ -82,7 +83,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     // Several checks in one set (core batches the L1 misses of one turn): one ZMSCORE.
     const set = members[0]?.set;
     const oneSet = members.length > 1 && members.every((m) => m.set === set);
-    if (oneSet) pipeline.zmscore(set as string, ...members.map((m) => m.member));
+    if (oneSet) pipeline.zmscore(set as string, members.map((m) => m.member));
     else for (const m of members) pipeline.zscore(m.set, m.member);
     const replies = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
       if (error) throw error;
@@ -99,7 +100,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const read = async (keys: string[], members: MemberCheck[]): Promise<ReadResult> => {
     const now = Date.now(); // member expiry: the caller's clock when the read is sent
     if (keys.length === 0 && members.length === 0) return { values: [], members: [] };
-    const groups = planRead(keys, members, clustered);
+    if (!clustered) {
+      // One group, its replies in the read's own order: no slot plan (the L1-miss path).
+      const replies = await readGroup({ keys, keyAt: [], members, memberAt: [] });
+      const first = keys.length > 0 ? 1 : 0;
+      const got = first === 1 ? replies[0] : [];
+      if (replies.length !== first + members.length || !Array.isArray(got)) {
+        throw new Error("a read reply is short");
+      }
+      const values: (string | undefined)[] = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) values[i] = text(got[i]);
+      const flags: boolean[] = new Array(members.length);
+      for (let j = 0; j < members.length; j++) flags[j] = isLive(replies[first + j], now);
+      return { values, members: flags };
+    }
+    const groups = planRead(keys, members, true);
     const replies = await Promise.all(groups.map(readGroup));
     return readResult(keys.length, members.length, groups, replies, now);
   };
