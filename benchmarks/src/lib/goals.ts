@@ -132,9 +132,18 @@ export const goals: readonly Goal[] = [
     goal: "Valkey: server commands per L2 read ≤ 2",
     judge(find) {
       const row = find("l2-hit", ours("authcache getAuthContext", "valkey", "sequential"));
+      const raw = find("l2-hit", baseline("l2-valkey-1"));
       const c = num(row?.cols?.["server cmds/read"]);
-      if (c === undefined) return undefined;
-      return verdict(this.goal, `${c.toFixed(2)} commands/read`, c <= 2.005);
+      const r = num(raw?.cols?.["server cmds/read"]);
+      if (c === undefined || r === undefined) return undefined;
+      // The server counts every command in the pass, the bus followers' idle blocking reads
+      // too; the raw GET row (one command per read) shows that background as its excess over 1.
+      const read = c - Math.max(0, r - 1);
+      return verdict(
+        this.goal,
+        `${read.toFixed(2)} commands/read (${c.toFixed(2)} counted, less the raw GET row's ${(r - 1).toFixed(2)} of background)`,
+        read <= 2.005,
+      );
     },
   },
   ...(["redis", "valkey"] as const).map(
@@ -142,16 +151,22 @@ export const goals: readonly Goal[] = [
       goal:
         b === "redis"
           ? "Revocation propagation, Redis: p50 ≤ 2× raw XADD → XREAD; ahead of bentocache's bus at p50 and p99"
-          : "Revocation propagation, Valkey: p50 ≤ 2× raw XADD → XREAD",
+          : "Revocation propagation, Valkey: p50 ≤ 2× raw XADD → XREAD (valkey-glide, the adapter's client)",
       judge(find) {
         const row = find("propagation", ours("authcache invalidateRevocation", b));
-        const raw = find(
-          "propagation",
-          (r) => r.subject === "baseline" && r.backend === b && r.case.startsWith("XADD"),
-        );
+        const client = b === "redis" ? "ioredis" : "valkey-glide";
+        const hop = (c: string) => (r: Row) =>
+          r.subject === "baseline" &&
+          r.backend === b &&
+          r.case.startsWith("XADD") &&
+          r.case.includes(`(raw, ${c})`);
+        const raw = find("propagation", hop(client));
         if (row === undefined || raw === undefined) return undefined;
         const ratio = row.value / raw.value;
-        let measured = `p50 ${fmt(row.value)} µs = ${x(ratio)} raw (${fmt(raw.value)} µs)`;
+        let measured = `p50 ${fmt(row.value)} µs = ${x(ratio)} raw ${client} (${fmt(raw.value)} µs)`;
+        const io = b === "valkey" ? find("propagation", hop("ioredis")) : undefined;
+        if (io !== undefined)
+          measured += `; ${x(row.value / io.value)} the ioredis hop (${fmt(io.value)} µs)`;
         let met = ratio <= 2;
         if (b === "redis") {
           const bento = find("propagation", peer("bentocache", `prop-${b}`));
