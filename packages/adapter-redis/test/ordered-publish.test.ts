@@ -276,6 +276,52 @@ test("a bus user the ACL keeps off the store's keys: three clean fallbacks in a 
   }
 });
 
+test("with hashIdentifiers the writes carry the hashed jti: B, holding the context, refuses the token from L1 and from L2", async () => {
+  const prefix = `op6-${crypto.randomUUID().slice(0, 8)}:`;
+  const hashIdentifiers = { key: "k".repeat(32) };
+  const open = () => {
+    const store = createRedisStore({ url: server.url });
+    const bus = createRedisBus({ url: server.url, prefix, confirmIntervalMs: 100 });
+    const counted_ = countedBus(bus);
+    const cache = createAuthCache({
+      store,
+      bus: counted_.bus,
+      prefix,
+      hashIdentifiers,
+      logger: quiet(),
+    });
+    return {
+      cache,
+      calls: counted_.calls,
+      close: async () => {
+        await cache.close();
+        await bus.close();
+        await store.close();
+      },
+    };
+  };
+  const a = open();
+  const b = open();
+  let fresh: ReturnType<typeof open> | undefined;
+  const codec = createKeyCodec({ prefix, hashIdentifiers });
+  try {
+    await Bun.sleep(150);
+    await b.cache.setAuthContext("h@example.com", "hj", context("h@example.com"));
+    await a.cache.invalidateRevocation("hj", Date.now() + 600_000);
+    expect(a.calls).toEqual(["publishAfter"]);
+    expect(await raw.zscore(codec.revoked(), codec.revokedMember("hj"))).not.toBeNull();
+    await until("B applied it", () => b.cache.stats().busMessages >= 1);
+    expect((await b.cache.getAuthContext("h@example.com", "hj"))?.isTokenRevoked).toBe(true);
+    // Opened after the entry: its follower starts at the log's end, so only L2 can tell it.
+    fresh = open();
+    expect(await fresh.cache.isTokenRevoked("hj")).toBe(true);
+  } finally {
+    await a.close();
+    await b.close();
+    await fresh?.close();
+  }
+});
+
 test("StoreWrite kinds the script does not know are refused before anything is sent", async () => {
   const bus = createRedisBus({ url: server.url, prefix: "op5:" });
   try {
