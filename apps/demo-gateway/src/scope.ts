@@ -67,7 +67,7 @@ export function enforceScope(
   resourceMetadata: (c: Context) => string,
 ): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
-    const why = scopeRefusal(c.var.auth, scope, c);
+    const why = scopeRefusal(c.get("auth"), scope, c);
     if (why) {
       c.header(
         "WWW-Authenticate",

@@ -32,5 +32,6 @@ export function notFound(c: GatewayContext, message: string) {
 }
 
 export function caller(c: GatewayContext): Caller {
-  return c.var.auth;
+  // c.get, not c.var: Hono builds c.var with Object.fromEntries on every access.
+  return c.get("auth");
 }

@@ -134,7 +134,7 @@ export function registerMcpRoute(app: Hono<GatewayEnv>, options: McpRouteOptions
   );
 
   app.all("/mcp", async (c) => {
-    const caller = c.var.auth;
+    const caller = c.get("auth");
     const method = c.req.method;
     if (method !== "GET" && method !== "POST" && method !== "DELETE") {
       return c.json(rpcError(-32000, "Method not allowed"), 405, { Allow: "GET, POST, DELETE" });
