@@ -14,7 +14,7 @@ import { Redis } from "ioredis";
 import { BACKENDS, type BackendKind, openFleet } from "../lib/backends.ts";
 import { sampleContext } from "../lib/core.ts";
 import { concurrentLatenciesUs, median, percentile } from "../lib/sampler.ts";
-import { ResultBuilder, ratio, sized } from "../lib/scenario-kit.ts";
+import { ResultBuilder, sized } from "../lib/scenario-kit.ts";
 import { commandsProcessed } from "../lib/server-stats.ts";
 import type { Context, Row, Scenario } from "../lib/types.ts";
 import { bentoTwoTier, cacheableTwoTier } from "../peers/two-tier.ts";
@@ -67,7 +67,7 @@ export const l2Hit: Scenario = {
       columns: ["concurrency", "p99 µs", "reads/s", "server cmds/read", "misses"],
     });
     b.note(
-      `Each read asks for a key written beforehand by another instance (a writer cache sharing the store, an L2-only bentocache, a second Cacheable) and never read before, so every read is an L1 miss then an L2 hit; ~200 B JSON values. Sequential (one read in flight) and ${CONCURRENCY}-way (one connection per client, no pooling). Cell = median of ${runs} runs; p99 = median of the runs' p99.`,
+      `Each read asks for a key written beforehand by another instance (a writer cache sharing the store, an L2-only bentocache, a second Cacheable) and never read before, so every read is an L1 miss then an L2 hit; ~200 B JSON values. Sequential (one read in flight) and ${CONCURRENCY}-way (one connection per client, no pooling). Cell = median of ${runs} runs, interleaved across the rows of a backend; ratio = median of the per-run ratios to the baseline's run; p99 = median of the runs' p99.`,
     );
     b.note(
       "server cmds/read = total_commands_processed delta over the sequential pass ÷ reads (a bus follower's blocking reads add a few per second).",
@@ -93,41 +93,65 @@ export const l2Hit: Scenario = {
           ctx.log(`  ${s.name} [${kind}]: writing ${(perRun * runs).toLocaleString("en-US")} keys`);
           await s.prepare(perRun * runs);
         }
-        const base: Record<number, number> = {};
-        for (const s of subjects) {
-          const seqP50: number[] = [];
-          const seqP99: number[] = [];
-          const seqOps: number[] = [];
-          const concP50: number[] = [];
-          const concP99: number[] = [];
-          const concOps: number[] = [];
-          let misses = 0;
-          let cmds = Number.NaN;
-          const count = async (i: number): Promise<unknown> => {
-            const v = await s.read(i);
-            if (v === undefined || v === null) misses++;
-            return v;
-          };
-          for (let r = 0; r < runs; r++) {
-            const off = r * perRun;
+        // Runs are interleaved (run r of every subject, then run r + 1), and a row's ratio is
+        // the median of its per-run ratios to the baseline's run r: on a shared machine the
+        // load drifts over the seconds between subjects, and pairing cancels most of it.
+        interface Acc {
+          seqP50: number[];
+          seqP99: number[];
+          seqOps: number[];
+          concP50: number[];
+          concP99: number[];
+          concOps: number[];
+          misses: number;
+          cmds: number;
+        }
+        const acc = new Map<Subject, Acc>();
+        for (const s of subjects)
+          acc.set(s, {
+            seqP50: [],
+            seqP99: [],
+            seqOps: [],
+            concP50: [],
+            concP99: [],
+            concOps: [],
+            misses: 0,
+            cmds: Number.NaN,
+          });
+        for (let r = 0; r < runs; r++) {
+          const off = r * perRun;
+          for (const s of subjects) {
+            const m = acc.get(s) as Acc;
+            const count = async (i: number): Promise<unknown> => {
+              const v = await s.read(i);
+              if (v === undefined || v === null) m.misses++;
+              return v;
+            };
             const c0 = s.server ? await commandsProcessed(s.server) : Number.NaN;
             const a = await concurrentLatenciesUs((i) => count(off + i), seq, 1);
-            if (s.server) cmds = ((await commandsProcessed(s.server)) - c0 - 1) / seq;
-            seqP50.push(percentile(a.sorted, 50));
-            seqP99.push(percentile(a.sorted, 99));
-            seqOps.push(a.opsPerSec);
+            if (s.server) m.cmds = ((await commandsProcessed(s.server)) - c0 - 1) / seq;
+            m.seqP50.push(percentile(a.sorted, 50));
+            m.seqP99.push(percentile(a.sorted, 99));
+            m.seqOps.push(a.opsPerSec);
             const c = await concurrentLatenciesUs((i) => count(off + seq + i), conc, CONCURRENCY);
-            concP50.push(percentile(c.sorted, 50));
-            concP99.push(percentile(c.sorted, 99));
-            concOps.push(c.opsPerSec);
+            m.concP50.push(percentile(c.sorted, 50));
+            m.concP99.push(percentile(c.sorted, 99));
+            m.concOps.push(c.opsPerSec);
           }
-          const rows: [number, number[], number[], number[]][] = [
-            [1, seqP50, seqP99, seqOps],
-            [CONCURRENCY, concP50, concP99, concOps],
+        }
+        const baseAcc = acc.get(baseline) as Acc;
+        for (const s of subjects) {
+          const m = acc.get(s) as Acc;
+          const rows: [number, number[], number[], number[], number[]][] = [
+            [1, m.seqP50, m.seqP99, m.seqOps, baseAcc.seqP50],
+            [CONCURRENCY, m.concP50, m.concP99, m.concOps, baseAcc.concP50],
           ];
-          for (const [concurrency, p50s, p99s, ops] of rows) {
+          for (const [concurrency, p50s, p99s, ops, baseP50s] of rows) {
             const v = median(p50s);
-            if (s === baseline) base[concurrency] = v;
+            const perRunRatios = p50s.flatMap((x, i) => {
+              const b0 = baseP50s[i];
+              return b0 !== undefined && b0 > 0 ? [x / b0] : [];
+            });
             b.add({
               case: s.name,
               backend: kind,
@@ -136,18 +160,18 @@ export const l2Hit: Scenario = {
               value: v,
               min: Math.min(...p50s),
               max: Math.max(...p50s),
-              ratio: ratio(v, base[concurrency]),
+              ratio: perRunRatios.length ? median(perRunRatios) : undefined,
               cols: {
                 concurrency: concurrency === 1 ? "sequential" : `${concurrency}-way`,
                 "p99 µs": median(p99s),
                 "reads/s": median(ops),
-                "server cmds/read": concurrency === 1 && Number.isFinite(cmds) ? cmds : "-",
-                misses,
+                "server cmds/read": concurrency === 1 && Number.isFinite(m.cmds) ? m.cmds : "-",
+                misses: m.misses,
               },
             });
           }
           ctx.log(
-            `    ${s.name} [${kind}]: p50 ${median(seqP50).toFixed(1)} µs sequential, ${median(concP50).toFixed(0)} µs ${CONCURRENCY}-way, ${misses} misses`,
+            `    ${s.name} [${kind}]: p50 ${median(m.seqP50).toFixed(1)} µs sequential, ${median(m.concP50).toFixed(0)} µs ${CONCURRENCY}-way, ${m.misses} misses`,
           );
         }
       } finally {
