@@ -41,6 +41,7 @@ try {
       invalidations: 0,
       loads: 0,
       l1Hits: 0,
+      orderedPublishes: 0,
       reads: 0,
       checked: 0,
     };
@@ -69,7 +70,7 @@ try {
     }
     console.log(
       `${kind}: ${sum.runs} runs, ${sum.actions} actions, ${sum.faults} faults, ` +
-        `${sum.invalidations} invalidations, ${sum.loads} loads, ${sum.reads} reads ` +
+        `${sum.invalidations} invalidations (${sum.orderedPublishes} as ordered publishes), ${sum.loads} loads, ${sum.reads} reads ` +
         `(${sum.checked} checked, ${sum.l1Hits} from L1) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   }

@@ -19,6 +19,8 @@ export interface Totals {
   invalidations: number;
   loads: number;
   l1Hits: number;
+  /** Revocations sent as one ordered publish (store writes + append; Redis, Valkey). */
+  orderedPublishes: number;
   reads: number;
   checked: number;
 }
@@ -122,6 +124,7 @@ export async function explore(
     invalidations: 0,
     loads: 0,
     l1Hits: 0,
+    orderedPublishes: 0,
     reads: 0,
     checked: 0,
   };
@@ -153,6 +156,7 @@ export async function explore(
       totals.invalidations += run.stats.invalidations;
       totals.loads += run.stats.loads;
       totals.l1Hits += run.stats.l1Hits;
+      totals.orderedPublishes += run.stats.orderedPublishes;
       totals.reads += run.gt.reads;
       totals.checked += run.gt.checked;
       const v = run.gt.violations;

@@ -15,7 +15,12 @@
  *   (at-least-once delivery).
  */
 import type { BusState, InvalidationBus, Store } from "@authcache/core";
-import type { BusHandlers, InvalidationMessage, Unsubscribe } from "@authcache/core/adapter";
+import type {
+  BusHandlers,
+  InvalidationMessage,
+  StoreWrite,
+  Unsubscribe,
+} from "@authcache/core/adapter";
 
 const STORE_CALLS = [
   "get",
@@ -50,6 +55,9 @@ export class FaultyStore {
       name: inner.name,
       close: () => Promise.resolve(),
     };
+    // The ordered publish (a bus making a revocation's store writes with its append) is taken
+    // when the store and the bus declare one keyspace: forward it, so the explorer covers it.
+    if (inner.keyspace !== undefined) wrapped.keyspace = inner.keyspace;
     for (const m of STORE_CALLS) {
       wrapped[m] = (...args: unknown[]) => {
         const run = () => (inner[m] as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
@@ -101,6 +109,8 @@ export class FaultyBus {
   deaf = false;
   /** Confirmations passed to the cache. */
   confirmations = 0;
+  /** Ordered publishes (store writes + append in one step) sent to the inner bus. */
+  orderedPublishes = 0;
   /** While set, appends wait (a slow write to the log) until `releaseAppends`. */
   slowAppends = false;
   private readonly heldAppends: (() => void)[] = [];
@@ -130,6 +140,26 @@ export class FaultyBus {
         }
         return inner.publish(m);
       },
+      // The ordered publish obeys the same faults as a publish (its store writes travel on
+      // the bus's connection, so a cut store does not stop them; a cut log does).
+      ...(inner.keyspace !== undefined && inner.publishAfter !== undefined
+        ? {
+            keyspace: inner.keyspace,
+            publishAfter(writes: readonly StoreWrite[], m: InvalidationMessage) {
+              const run = () => {
+                self.orderedPublishes++;
+                return (inner.publishAfter as NonNullable<typeof inner.publishAfter>)(writes, m);
+              };
+              if (self.cut) return Promise.reject(new Error("explorer: log unreachable"));
+              if (self.slowAppends) {
+                return new Promise<void>((resolve, reject) =>
+                  self.heldAppends.push(() => run().then(resolve, reject)),
+                );
+              }
+              return run();
+            },
+          }
+        : {}),
       subscribe(h: BusHandlers): Promise<Unsubscribe> {
         self.handlers = h;
         return inner.subscribe({

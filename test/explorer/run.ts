@@ -68,7 +68,14 @@ export class Run {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly failed: { cover: Cover; call: (c: AuthCache) => Promise<unknown> }[] = [];
   /** Figures for the report. */
-  readonly stats = { actions: 0, faults: 0, invalidations: 0, loads: 0, l1Hits: 0 };
+  readonly stats = {
+    actions: 0,
+    faults: 0,
+    invalidations: 0,
+    loads: 0,
+    l1Hits: 0,
+    orderedPublishes: 0,
+  };
 
   constructor(
     private readonly b: Backend,
@@ -597,6 +604,7 @@ export class Run {
   async close(): Promise<void> {
     for (const s of [...this.slots, ...this.retired]) {
       this.stats.l1Hits += s.cache.stats().l1Hits;
+      this.stats.orderedPublishes += s.bus.orderedPublishes;
       s.store.setMode("fail");
       await s.cache.close();
     }
