@@ -30,6 +30,17 @@ interface Shared {
 
 const stoppedError = new Error("follower stopped");
 
+/**
+ * One turn of the event loop (where the runtime has `setImmediate`): a follower that has just
+ * delivered entries lets the process's pending I/O (requests, other followers of the same log)
+ * run before it sends its next read. Its own next entry is not delayed: a read finds what was
+ * appended meanwhile at once, and confirmations are dated by when a read is sent.
+ */
+const nextTurn: (() => Promise<void>) | undefined =
+  typeof globalThis.setImmediate === "function"
+    ? () => new Promise<void>((resolve) => globalThis.setImmediate(resolve))
+    : undefined;
+
 /** One subscription: reads the log from its end, in order, on its own reader. */
 class Follower {
   state: BusState | undefined;
@@ -222,6 +233,7 @@ class Follower {
         if (read.entries.length < batchSize) {
           this.confirm(sentAt);
           if (transport.pollIntervalMs) await this.sleep(transport.pollIntervalMs);
+          else if (read.entries.length > 0 && nextTurn !== undefined) await nextTurn();
         }
       } catch (error) {
         if (!this.running) break;
