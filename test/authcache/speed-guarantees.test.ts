@@ -83,11 +83,11 @@ test("control: store and bus in different keyspaces (bus through 'localhost'): a
   expect(r).toMatchObject({ revoked: true, contextRevoked: true });
 });
 
-// HOLE (ebf9f16, adapter-redis connection.ts keyspaceOf): the keyspace ignores ioredis's
+// Was a HOLE (ebf9f16, adapter-redis connection.ts keyspaceOf; fixed by C): the keyspace ignored ioredis's
 // `keyPrefix`, so a store whose client prefixes every key and a bus whose client does not
 // declare the same keyspace; publishAfter then writes the revoked-set member and deletes the
 // not-revoked key WITHOUT the prefix, the store never sees them, and the call resolves.
-test.failing("ordered publish: a store with ioredis keyPrefix and a bus without must not share a keyspace (the revocation must reach the store's L2)", async () => {
+test("ordered publish: a store with ioredis keyPrefix and a bus without must not share a keyspace (the revocation must reach the store's L2)", async () => {
   const r = await revokeThenAskLater(
     () => createRedisStore({ url: redis.url, redisOptions: { keyPrefix: "tenant-a:" } }),
     busOn(redis.url),
@@ -95,9 +95,9 @@ test.failing("ordered publish: a store with ioredis keyPrefix and a bus without 
   expect(r).toMatchObject({ revoked: true, contextRevoked: true });
 });
 
-// HOLE (same place): a client passed in that was switched with SELECT keeps options.db, so
+// Was a HOLE (same place; fixed: a client passed in has a token of its own): a client passed in switched with SELECT keeps options.db, so
 // keyspaceOf names database 0 while the store works in database 2.
-test.failing("ordered publish: a store on a passed-in client switched to db 2 with SELECT and a bus on db 0 must not share a keyspace", async () => {
+test("ordered publish: a store on a passed-in client switched to db 2 with SELECT and a bus on db 0 must not share a keyspace", async () => {
   const clients: Redis[] = [];
   try {
     const r = await revokeThenAskLater(() => {

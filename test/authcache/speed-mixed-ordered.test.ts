@@ -129,11 +129,11 @@ for (const [from, to] of [
   });
 }
 
-// HOLE (same defect as in speed-guarantees.test.ts, adapter-redis keyspaceOf ignores ioredis's
+// Was a HOLE (same defect as in speed-guarantees.test.ts, adapter-redis keyspaceOf ignores ioredis's
 // keyPrefix), across adapters: an ioredis store whose client prefixes its keys and a glide bus
 // on the same server declare one keyspace, so the glide script writes the revocation where the
-// store never reads it. Flip to `test` once keyspaceOf accounts for keyPrefix.
-test.failing("an ioredis store with keyPrefix and a valkey-glide bus on one server: a revocation must reach the store's L2", async () => {
+// store never reads it. Fixed by C: an ioredis client with keyPrefix declares no keyspace.
+test("an ioredis store with keyPrefix and a valkey-glide bus on one server: a revocation must reach the store's L2", async () => {
   const prefix = `mxp-${crypto.randomUUID().slice(0, 8)}:`;
   const address = { host: server.host, port: server.port };
   const storeOf = () => createRedisStore({ ...address, redisOptions: { keyPrefix: "tenant-b:" } });

@@ -271,7 +271,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
   // The ordered publish: standalone only (a cluster has the log and the store's keys in
   // different slots). Its writes travel with the append, on the publishing connection.
-  const keyspace = clustered ? undefined : keyspaceOf(client);
+  const keyspace = clustered ? undefined : keyspaceOf(client, !owned);
   const transport: LogTransport = {
     name: "redis",
     blockMs,

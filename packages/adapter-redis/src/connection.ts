@@ -123,17 +123,45 @@ export async function closeClient(client: RedisClient): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The keyspace (core's `Store.keyspace`, `InvalidationBus.keyspace`) of a standalone client
- *  connected by host and port: its server and database. Undefined for a cluster (keys in
- *  several slots), Sentinel (the master may change under one of the clients) or a socket path. */
-export function keyspaceOf(client: RedisClient): string | undefined {
+/** Keyspace tokens of clients passed in, one per client object. */
+const givenClients = new WeakMap<object, string>();
+
+/**
+ * The keyspace (core's `Store.keyspace`, `InvalidationBus.keyspace`): equal strings promise that
+ * a write made through one adapter's client lands on the keys the other's client reads.
+ * - A client the adapter opened by host and port: `redisKeyspace(host, port, db)`, the string
+ *   adapter-valkey declares for the same server and database. Undefined with ioredis
+ *   `keyPrefix` (that client's keys are not the ones core named), for a cluster (keys in
+ *   several slots), Sentinel (the master may change under one of the clients) or a socket path.
+ * - A client passed in (`{ client }`): a token of that client object, so only a store and a bus
+ *   given the very same client match (same connection settings, same `SELECT`ed database, same
+ *   `keyPrefix`, whatever they are); its database cannot be read reliably (`SELECT` may be sent
+ *   at any time), so it never matches anything else.
+ */
+export function keyspaceOf(client: RedisClient, given = false): string | undefined {
   if (isCluster(client)) return undefined;
+  if (given) {
+    let token = givenClients.get(client);
+    if (token === undefined) {
+      token = `ioredis-client:${globalThis.crypto.randomUUID()}`;
+      givenClients.set(client, token);
+    }
+    return token;
+  }
   const o = (client as Redis).options as
-    | { host?: unknown; port?: unknown; db?: unknown; path?: unknown; sentinels?: unknown }
+    | {
+        host?: unknown;
+        port?: unknown;
+        db?: unknown;
+        path?: unknown;
+        sentinels?: unknown;
+        keyPrefix?: unknown;
+      }
     | undefined;
   if (o === undefined || o.path || (Array.isArray(o.sentinels) && o.sentinels.length > 0)) {
     return undefined;
   }
+  if (o.keyPrefix !== undefined && o.keyPrefix !== "") return undefined;
   const { host, port } = o;
   const db = o.db ?? 0;
   if (typeof host !== "string" || typeof port !== "number" || typeof db !== "number") {

@@ -137,7 +137,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   // Standalone, without durability (whose WAIT per write a bus would not make): a bus on the
   // same server and database may carry this store's invalidation writes (core's publishAfter).
-  const keyspace = durability === undefined ? keyspaceOf(client) : undefined;
+  const keyspace = durability === undefined ? keyspaceOf(client, !owned) : undefined;
   const store: RedisStore = {
     name: "redis",
     client,

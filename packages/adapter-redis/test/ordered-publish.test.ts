@@ -80,13 +80,19 @@ interface Side {
 /** A cache on its own store and bus (each its own connection, as separate processes). */
 function instance(
   prefix: string,
-  o: { storeUrl?: string; busUrl?: string; warnings?: string[] } = {},
+  o: { storeUrl?: string; busUrl?: string; warnings?: string[]; now?: () => number } = {},
 ): Side & { writes: string[]; calls: string[]; store: Store; bus: InvalidationBus } {
   const realStore = createRedisStore({ url: o.storeUrl ?? server.url });
   const realBus = createRedisBus({ url: o.busUrl ?? server.url, prefix, confirmIntervalMs: 100 });
   const { store, writes } = counted(realStore);
   const { bus, calls } = countedBus(realBus);
-  const cache = createAuthCache({ store, bus, prefix, logger: quiet(o.warnings) });
+  const cache = createAuthCache({
+    store,
+    bus,
+    prefix,
+    logger: quiet(o.warnings),
+    ...(o.now === undefined ? {} : { now: o.now }),
+  });
   return {
     cache,
     writes,
@@ -144,13 +150,27 @@ async function until(what: string, check: () => boolean): Promise<void> {
   if (!check()) throw new Error(`timed out waiting until ${what}`);
 }
 
-test("a store and a bus on one standalone server and database declare the same keyspace; a cluster, a store with durability, another database do not", async () => {
+test("a store and a bus on one standalone server and database declare the same keyspace (or one client passed to both); a cluster, a store with durability, another database, an ioredis keyPrefix, another client passed in do not", async () => {
   const store = createRedisStore({ url: server.url });
   const bus = createRedisBus({ url: server.url, prefix: "ks:" });
   const db1 = createRedisStore({ url: `${server.url}/1` });
   const durable = createRedisStore({ url: server.url, durability: { replicas: 1, timeoutMs: 10 } });
   const cluster = new Cluster([{ host: "127.0.0.1", port: server.port }], { lazyConnect: true });
+  const prefixed = createRedisStore({ url: server.url, redisOptions: { keyPrefix: "t:" } });
+  const given = new Redis(server.url);
+  const other = new Redis(server.url);
+  const givenStore = createRedisStore({ client: given });
+  const givenBus = createRedisBus({ client: given, prefix: "ks:" });
+  const otherBus = createRedisBus({ client: other, prefix: "ks:" });
   try {
+    // ioredis keyPrefix: that client's keys are not the ones core named.
+    expect(prefixed.keyspace).toBeUndefined();
+    // A client passed in: only the very same client object matches (its SELECT is unknown).
+    expect(givenStore.keyspace).toBeDefined();
+    expect(givenBus.keyspace).toBe(givenStore.keyspace);
+    expect(otherBus.keyspace).toBeDefined();
+    expect(otherBus.keyspace).not.toBe(givenStore.keyspace);
+    expect(givenStore.keyspace).not.toBe(store.keyspace);
     expect(store.keyspace).toBe(`redis-standalone:127.0.0.1:${server.port}/0`);
     expect(bus.keyspace).toBe(store.keyspace);
     expect(typeof bus.publishAfter).toBe("function");
@@ -159,7 +179,10 @@ test("a store and a bus on one standalone server and database declare the same k
     expect(keyspaceOf(cluster)).toBeUndefined();
   } finally {
     cluster.disconnect();
-    await Promise.all([store.close(), bus.close(), db1.close(), durable.close()]);
+    await Promise.all([store.close(), bus.close(), db1.close(), durable.close(), prefixed.close()]);
+    await Promise.all([givenStore.close(), givenBus.close(), otherBus.close()]);
+    given.disconnect();
+    other.disconnect();
   }
 });
 
@@ -244,14 +267,16 @@ test("a write that fails ends the script before the append; the store writes and
   }
 });
 
-test("a bus user the ACL keeps off the store's keys: three clean fallbacks in a row, then the instance stops trying the ordered publish (and says so)", async () => {
+test("a bus user the ACL keeps off the store's keys: three clean fallbacks in a row, then the instance pauses the ordered publish (and says so), and tries it again after the pause", async () => {
   const prefix = `op4-${crypto.randomUUID().slice(0, 8)}:`;
   const user = `bus-${crypto.randomUUID().slice(0, 8)}`;
   await raw.call("ACL", "SETUSER", user, "on", ">pw", `~{${prefix}log}:*`, "&*", "+@all");
   const warnings: string[] = [];
+  let skew = 0;
   const a = instance(prefix, {
     busUrl: `redis://${user}:pw@127.0.0.1:${server.port}`,
     warnings,
+    now: () => Date.now() + skew,
   });
   const watcher = await snapshotFollower(prefix);
   try {
@@ -264,7 +289,10 @@ test("a bus user the ACL keeps off the store's keys: three clean fallbacks in a 
     ]);
     expect(a.writes.filter((w) => w === "addMember").length).toBe(5);
     expect(warnings.filter((w) => w.includes("publishAfter failed")).length).toBe(1);
-    await until("the watcher saw five entries", () => watcher.seen.length === 5);
+    skew = 16 * 60_000; // past any pause (core's first is 1 min, the longest 15): tried again
+    await a.cache.invalidateRevocation("j5", Date.now() + skew + 600_000);
+    expect(a.calls.slice(8)).toEqual(["publishAfter", "publish"]);
+    await until("the watcher saw six entries", () => watcher.seen.length === 6);
     for (const { jti, snapshot } of watcher.seen) {
       const [score] = await snapshot;
       expect({ jti, revoked: score !== null }).toEqual({ jti, revoked: true });

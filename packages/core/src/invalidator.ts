@@ -12,8 +12,13 @@ import { encodeMessage, revocationEntries } from "./message.ts";
 import type { Tiers } from "./tiers.ts";
 
 /** Failed ordered publishes, in a row, each followed by a clean store write and publish, after
- *  which an instance stops trying the ordered publish. */
+ *  which an instance pauses the ordered publish. */
 export const ORDERED_MISMATCHES = 3;
+/** The first pause of the ordered publish; each pause in a row doubles it, up to
+ *  {@link ORDERED_PAUSE_MAX_MS}; a success starts over. A bus that can never make the store's
+ *  writes (an ACL, a proxy) costs one failed try per pause; a transient failure costs a pause. */
+export const ORDERED_PAUSE_MS = 60_000;
+export const ORDERED_PAUSE_MAX_MS = 15 * 60_000;
 
 /**
  * Applies invalidations to this instance (from `invalidate*` and from the log) and sends them
@@ -24,8 +29,9 @@ export const ORDERED_MISMATCHES = 3;
  */
 export class Invalidator {
   readonly busGuard: Guard | undefined;
-  /** The ordered publish is off for this instance (see orderedFallback). */
-  private orderedOff = false;
+  /** The ordered publish is paused for this instance until then (see orderedFallback). */
+  private orderedPausedUntil = Number.NEGATIVE_INFINITY;
+  private orderedPauses = 0;
   private orderedMismatches = 0;
 
   constructor(private readonly tiers: Tiers) {
@@ -98,7 +104,7 @@ export class Invalidator {
     if (ordered !== "done") {
       await this.runPhases(entry.l2(tiers.codec, now), failures);
       await this.publish(wire, failures);
-      if (ordered === "failed") this.orderedFallback(failures.length === 0);
+      if (ordered === "failed") this.orderedFallback(failures.length === 0, tiers.o.now());
     }
     this.applyEntry(entry);
     this.finish(operation, failures);
@@ -121,7 +127,7 @@ export class Invalidator {
     const guard = this.busGuard;
     const publishAfter = bus?.publishAfter;
     if (
-      this.orderedOff ||
+      now < this.orderedPausedUntil ||
       bus === undefined ||
       publishAfter === undefined ||
       guard === undefined ||
@@ -138,6 +144,7 @@ export class Invalidator {
     try {
       await guard.call("publish", () => publishAfter.call(bus, writes, wire));
       this.orderedMismatches = 0;
+      this.orderedPauses = 0;
       return "done";
     } catch (e) {
       tiers.o.logger.debug("bus ordered publish failed; store writes, then publish", {
@@ -149,17 +156,22 @@ export class Invalidator {
 
   /** After a failed ordered publish, today's path ran: `clean` when it had no failure. After
    *  {@link ORDERED_MISMATCHES} such in a row (the bus cannot make the store's writes: a proxy
-   *  that splits keys, an ACL), this instance stops trying it. */
-  private orderedFallback(clean: boolean): void {
+   *  that splits keys, an ACL; or failures that happened to pass), this instance pauses the
+   *  ordered publish ({@link ORDERED_PAUSE_MS}, doubling while it keeps failing). */
+  private orderedFallback(clean: boolean, now: number): void {
     if (!clean) {
       this.orderedMismatches = 0;
       return;
     }
     if (++this.orderedMismatches < ORDERED_MISMATCHES) return;
-    this.orderedOff = true;
+    this.orderedMismatches = 0;
+    const pause = Math.min(ORDERED_PAUSE_MS * 2 ** this.orderedPauses, ORDERED_PAUSE_MAX_MS);
+    this.orderedPauses++;
+    this.orderedPausedUntil = now + pause;
     this.tiers.o.logger.warn(
       "bus: publishAfter failed where the store writes and publish succeeded, " +
-        `${ORDERED_MISMATCHES} times in a row; writing L2 and publishing separately from now on`,
+        `${ORDERED_MISMATCHES} times in a row; writing L2 and publishing separately for ` +
+        `${Math.round(pause / 1000)} s`,
     );
   }
 
