@@ -245,7 +245,7 @@ test("ordered publish while every connection is killed again and again: a call t
 // `condition.select`). The follower reads an empty log in database 0, confirms it is caught up,
 // and the instance trusts its L1 while it never hears an invalidation. Request to C
 // (adapter-redis bus.ts openFollowerConnection). Flip to `test` once fixed.
-test.failing("a bus on a passed-in client switched with SELECT: the other instance drops its L1 entry within maxStaleMs of an invalidation", async () => {
+test("a bus on a passed-in client switched with SELECT: the other instance drops its L1 entry within maxStaleMs of an invalidation", async () => {
   const prefix = `sel-${crypto.randomUUID().slice(0, 8)}:`;
   const clients: Redis[] = [];
   const open = () => {
@@ -280,6 +280,52 @@ test.failing("a bus on a passed-in client switched with SELECT: the other instan
   } finally {
     await a.close();
     await b.close();
+    for (const c of clients) c.disconnect();
+  }
+});
+
+test("after the keyspace fix: a store and a bus given the very same client (keyPrefix and SELECT 2 on it) still share the ordered publish, and the revocation lands where the store reads", async () => {
+  const prefix = `same-${crypto.randomUUID().slice(0, 8)}:`;
+  const clients: Redis[] = [];
+  const client = () => {
+    const c = new Redis(`${redis.url}`, { keyPrefix: "tenant-c:" });
+    clients.push(c);
+    void c.select(2);
+    return c;
+  };
+  const shared = client();
+  const store = createRedisStore({ client: shared });
+  const bus = createRedisBus({ client: shared, prefix, confirmIntervalMs: 100 });
+  const calls: string[] = [];
+  const a = createAuthCache({
+    store,
+    bus: recorded(bus, ["publish", "publishAfter"], calls),
+    prefix,
+    logger: quiet,
+  });
+  const laterStore = createRedisStore({ client: client() });
+  const later = createAuthCache({ store: laterStore, prefix, logger: quiet });
+  try {
+    expect(store.keyspace).toBeDefined();
+    expect(bus.keyspace).toBe(store.keyspace as string);
+    expect(laterStore.keyspace).not.toBe(store.keyspace as string);
+    await a.invalidateRevocation("j-same", Date.now() + 600_000);
+    expect(calls).toEqual(["publishAfter"]);
+    expect(await later.isTokenRevoked("j-same")).toBe(true);
+    // Written under the client's prefix, in database 2, and nowhere else.
+    const codec = createKeyCodec({ prefix });
+    expect(await raw.exists(codec.revoked())).toBe(0);
+    const db2 = new Redis(redis.url, { db: 2 });
+    clients.push(db2);
+    expect(
+      await db2.zscore(`tenant-c:${codec.revoked()}`, codec.revokedMember("j-same")),
+    ).not.toBeNull();
+  } finally {
+    await a.close();
+    await later.close();
+    await bus.close();
+    await store.close();
+    await laterStore.close();
     for (const c of clients) c.disconnect();
   }
 });
