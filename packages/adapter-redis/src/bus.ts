@@ -108,6 +108,14 @@ async function appendAfterScript(client: RedisClient, keys: string[], args: stri
   }
 }
 
+/** The database `client` has selected (sent `SELECT` for), else the one in its options. */
+function selectedDb(client: Redis): number {
+  const selected = (client as unknown as { condition?: { select?: unknown } }).condition?.select;
+  if (typeof selected === "number" && Number.isSafeInteger(selected)) return selected;
+  const db = client.options.db;
+  return typeof db === "number" ? db : 0;
+}
+
 /** The follower's own connection: a blocking read must not stall the publishing client. It
  *  never queues or resends commands across a reconnect (a resent read could be dated wrong). */
 function openFollowerConnection(client: RedisClient, name: string): RedisClient {
@@ -126,6 +134,10 @@ function openFollowerConnection(client: RedisClient, name: string): RedisClient 
       })
     : (client as Redis).duplicate({
         ...redisOverrides,
+        // The database the publishing client is in now: a client given to us may have been
+        // switched with SELECT, which ioredis keeps in `condition.select`, not in its options
+        // (duplicate() alone would follow the log of another database).
+        db: selectedDb(client as Redis),
         enableOfflineQueue: false,
         retryStrategy: fastRetry,
         lazyConnect: false,
