@@ -167,8 +167,8 @@ test("a batch whose one store.read hangs: every read of it is a counted miss at 
 // Pre-existing (before and after a0e0c0e), found while attacking the batch: a store.read reply
 // whose `members` array is short (or missing) is taken as "not revoked" for the checks it
 // lacks, while a short `values` array fails the read. Issue 13 #7: anything L2 returns that
-// cannot be accepted is a counted miss. Request to B (core/src/l2-read.ts settle).
-test.failing("a store.read reply without the revoked-set flags it was asked for is a counted miss, never 'not revoked'", async () => {
+// cannot be accepted is a counted miss. Fixed in core/src/l2-read.ts settle.
+test("a store.read reply without the revoked-set flags it was asked for is a counted miss, never 'not revoked'", async () => {
   const inner = createMemoryStore();
   const store = new Proxy(inner, {
     get(t, prop) {

@@ -111,6 +111,11 @@ function settle(b: Batch, keyCount: number, memberCount: number, r: ReadResult):
     fail(b, new TypeError("read() returned the wrong number of values"));
     return;
   }
+  // A missing flag is not "not revoked": a reply without every flag asked for fails the batch.
+  if (memberCount > 0 && (!Array.isArray(flags) || flags.length !== memberCount)) {
+    fail(b, new TypeError("read() returned the wrong number of member flags"));
+    return;
+  }
   let g = 0;
   let gError: unknown;
   try {
@@ -134,7 +139,12 @@ function settle(b: Batch, keyCount: number, memberCount: number, r: ReadResult):
       into.g = g;
       if (fence >= 0) into.fence = counter(values[fence]);
       if (team >= 0) into.tg = counter(values[team]);
-      into.revoked = member >= 0 && memberCount > 0 && flags?.[member] === true;
+      if (member >= 0) {
+        const flag = flags?.[member];
+        if (typeof flag !== "boolean")
+          throw new TypeError("read() returned a member flag that is not a boolean");
+        into.revoked = flag;
+      } else into.revoked = false;
       into.readOk = true;
       const v = values[entry];
       into.raw = typeof v === "string" ? v : undefined;
