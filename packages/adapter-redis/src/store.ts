@@ -83,7 +83,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     // Several checks in one set (core batches the L1 misses of one turn): one ZMSCORE.
     const set = members[0]?.set;
     const oneSet = members.length > 1 && members.every((m) => m.set === set);
-    if (oneSet) pipeline.zmscore(set as string, members.map((m) => m.member));
+    if (oneSet)
+      pipeline.zmscore(
+        set as string,
+        members.map((m) => m.member),
+      );
     else for (const m of members) pipeline.zscore(m.set, m.member);
     const replies = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
       if (error) throw error;
