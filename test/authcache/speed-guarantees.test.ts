@@ -352,3 +352,45 @@ test.failing("two clients on one host:port with different TLS servernames (SNI r
     await store.close();
   }
 });
+
+// Attack on 2818d15 (the follower opens in the publishing client's selected database, read
+// as a number): a database given as a string (an environment variable,
+// `redisOptions: { db: process.env.REDIS_DB }`) must still be followed. Held: ioredis turns the
+// option into a number when it parses its options.
+test("a bus whose ioredis db option is a string (from the environment): the other instance drops its L1 entry within maxStaleMs of an invalidation", async () => {
+  const prefix = `sdb-${crypto.randomUUID().slice(0, 8)}:`;
+  const open = () => {
+    const o = {
+      host: "127.0.0.1",
+      port: redis.port,
+      redisOptions: { db: "5" as unknown as number },
+    };
+    const store = createRedisStore(o);
+    const bus = createRedisBus({ ...o, prefix, confirmIntervalMs: 50 });
+    const cache = createAuthCache({ store, bus, prefix, logger: quiet, maxStaleMs: 300 });
+    return {
+      cache,
+      close: async () => {
+        await cache.close();
+        await bus.close();
+        await store.close();
+      },
+    };
+  };
+  const a = open();
+  const b = open();
+  try {
+    for (let i = 0; i < 100 && !(a.cache.stats().l1Trusted && b.cache.stats().l1Trusted); i++) {
+      await Bun.sleep(10);
+    }
+    const email = "stringdb@example.com";
+    await b.cache.setUser(email, { email, v: 1 });
+    expect(await b.cache.getUser(email)).toEqual({ email, v: 1 });
+    await a.cache.invalidateUser(email);
+    await Bun.sleep(300 + 200);
+    expect(await b.cache.getUser(email)).toBeUndefined();
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
