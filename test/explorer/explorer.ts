@@ -19,7 +19,7 @@ export interface Totals {
   invalidations: number;
   loads: number;
   l1Hits: number;
-  /** Revocations sent as one ordered publish (store writes + append; Redis, Valkey). */
+  /** Revocations sent as one ordered publish (store writes + append; memory, Redis, Valkey). */
   orderedPublishes: number;
   reads: number;
   checked: number;
@@ -66,7 +66,8 @@ export function memoryBackend(): Backend {
   const now = () => clock.t;
   const store = createMemoryStore({ now });
   // The ticker never fires on its own: the explorer confirms when its clock says so.
-  const bus = createMemoryBus({ confirmIntervalMs: 1_000_000_000, now, maxLength: 10_000 });
+  // Given the store, the bus takes the ordered publish into it, as Redis and Valkey do.
+  const bus = createMemoryBus({ confirmIntervalMs: 1_000_000_000, now, maxLength: 10_000, store });
   const views: { close(): Promise<void> }[] = [];
   return {
     name: "memory",

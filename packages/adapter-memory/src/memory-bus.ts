@@ -5,9 +5,11 @@ import {
   type LogBus,
   type LogReader,
   type LogTransport,
+  type StoreWrite,
   type Unsubscribe,
 } from "@authcache/core/adapter";
 import { MemoryLog } from "./memory-log.ts";
+import { type MemoryStore, type MemoryStoreWriter, memoryStoreWriter } from "./memory-store.ts";
 import { unref } from "./unref.ts";
 
 /** Options of `createMemoryBus`. */
@@ -18,6 +20,19 @@ export interface MemoryBusOptions {
   readonly confirmIntervalMs?: number;
   /** The clock for `caughtUp(at)`, epoch ms (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * The memory store (from `createMemoryStore`, the very object) the caches of this bus use.
+   * Given, the bus and every view of it declare that store's `keyspace` and offer
+   * `publishAfter`: a revocation's store writes and its entry are made in one synchronous step
+   * (the ordered publish). Without it, the bus declares no keyspace.
+   */
+  readonly store?: MemoryStore;
+}
+
+/** The store an ordered publish writes into, and its keyspace. */
+interface Ordered {
+  readonly keyspace: string;
+  readonly write: MemoryStoreWriter;
 }
 
 /**
@@ -58,7 +73,8 @@ const ERR = "@authcache/adapter-memory";
  * Creates the in-process invalidation bus: a log of sequence-numbered entries in an epoch, shared
  * by every view, followed by core's log follower (`createLogBus`). Delivery is asynchronous, in
  * log order; a follower's read waits up to half of `confirmIntervalMs` for an append, so each
- * confirms at least that often. Timers are unref'd and stopped by `close()`.
+ * confirms at least that often. Timers are unref'd and stopped by `close()`. Given `store`, the
+ * bus (and every view) offers the ordered publish into that store (see `MemoryBusOptions.store`).
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const maxLength = options.maxLength ?? 10_000;
@@ -67,7 +83,17 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     throw new RangeError(`${ERR}: maxLength must be a positive integer, got ${maxLength}`);
   if (!(confirmIntervalMs > 0))
     throw new RangeError(`${ERR}: confirmIntervalMs must be positive, got ${confirmIntervalMs}`);
-  return createView(new MemoryLog(maxLength), confirmIntervalMs, options.now ?? Date.now);
+  let ordered: Ordered | undefined;
+  if (options.store !== undefined) {
+    const write = memoryStoreWriter(options.store);
+    const keyspace = options.store.keyspace;
+    if (write === undefined || typeof keyspace !== "string")
+      throw new TypeError(
+        `${ERR}: store must be a store made by createMemoryStore (the object itself, not a wrapper or a copy)`,
+      );
+    ordered = { keyspace, write };
+  }
+  return createView(new MemoryLog(maxLength), confirmIntervalMs, options.now ?? Date.now, ordered);
 }
 
 /** A read waiting for an append, for hearing again, or for the connection to come back. */
@@ -76,7 +102,12 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number): MemoryBus {
+function createView(
+  log: MemoryLog,
+  confirmIntervalMs: number,
+  now: () => number,
+  ordered: Ordered | undefined,
+): MemoryBus {
   const blockMs = Math.max(1, Math.floor(confirmIntervalMs / 2));
   const waiters = new Set<Waiter>();
   let deaf = false;
@@ -161,6 +192,19 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
     },
     openReader: () => reader,
     async close() {},
+    // The ordered publish: the writes, then the append, in one synchronous run (no await in
+    // between, so no reader of the store or the log runs in between); a write that throws
+    // (checked before any is made) appends nothing.
+    ...(ordered === undefined
+      ? {}
+      : {
+          keyspace: ordered.keyspace,
+          async appendAfter(writes: readonly StoreWrite[], data: string) {
+            if (closed) throw new Error(`${ERR}: publish on a closed bus`);
+            ordered.write(writes);
+            log.append(data);
+          },
+        }),
   };
   const inner: LogBus = createLogBus(transport, { now, errorPrefix: ERR });
 
@@ -182,6 +226,12 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
       if (closed) throw new Error(`${ERR}: publish on a closed bus`);
       await inner.publish(message);
     },
+    ...(inner.keyspace === undefined || inner.publishAfter === undefined
+      ? {}
+      : {
+          keyspace: inner.keyspace,
+          publishAfter: inner.publishAfter.bind(inner),
+        }),
     async subscribe(handlers: BusHandlers): Promise<Unsubscribe> {
       if (closed) throw new Error(`${ERR}: subscribe on a closed bus`);
       return inner.subscribe(handlers);
@@ -198,7 +248,7 @@ function createView(log: MemoryLog, confirmIntervalMs: number, now: () => number
       await inner.close();
     },
     connect() {
-      return createView(log, confirmIntervalMs, now);
+      return createView(log, confirmIntervalMs, now, ordered);
     },
     setDeaf(next: boolean) {
       deaf = next;

@@ -1,5 +1,5 @@
 import type { Store } from "@authcache/core";
-import type { Fence, MemberCheck, ReadResult } from "@authcache/core/adapter";
+import type { Fence, MemberCheck, ReadResult, StoreWrite } from "@authcache/core/adapter";
 
 /** Options of `createMemoryStore`. */
 export interface MemoryStoreOptions {
@@ -15,6 +15,54 @@ export interface MemoryStore extends Store {
   readonly ownerCount: number;
   /** Member sets held. A set disappears with its last member. */
   readonly setCount: number;
+  /** A token of this store object, new for every `createMemoryStore()` (its data is its own):
+   *  a memory bus given this store (`createMemoryBus({ store })`) declares the same one and
+   *  makes a revocation's writes here with its append (`publishAfter`). */
+  readonly keyspace: string;
+}
+
+/** Applies `writes` to a memory store synchronously, all or none (see `memoryStoreWriter`). */
+export type MemoryStoreWriter = (writes: readonly StoreWrite[]) => void;
+
+/** The writer of each store `createMemoryStore` made, by object: only the very store object a
+ *  bus is given is written by it (a lookup, not a property anyone could copy or forge). */
+const writers = new WeakMap<object, MemoryStoreWriter>();
+
+/** The synchronous writer of a store made by `createMemoryStore` (of this module instance), or
+ *  undefined for any other object. */
+export function memoryStoreWriter(store: unknown): MemoryStoreWriter | undefined {
+  return typeof store === "object" && store !== null ? writers.get(store) : undefined;
+}
+
+let stores = 0;
+/** Unique per store object, also across copies of this module loaded side by side (src and
+ *  dist in one process): a counter alone could repeat there. */
+const newKeyspace = (): string => {
+  stores += 1;
+  const random =
+    typeof globalThis.crypto?.randomUUID === "function"
+      ? globalThis.crypto.randomUUID()
+      : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return `memory:${random}:${stores}`;
+};
+
+/** Checks one write's shape before any is made; the error names the field. */
+function checkWrite(w: StoreWrite, i: number): void {
+  const at = `${ERR}: writes[${i}]`;
+  if (typeof w !== "object" || w === null) throw new TypeError(`${at} must be an object`);
+  if (w.op === "addMember") {
+    if (typeof w.set !== "string") throw new TypeError(`${at}.set must be a string`);
+    if (typeof w.member !== "string") throw new TypeError(`${at}.member must be a string`);
+    if (typeof w.expiresAt !== "number")
+      throw new TypeError(`${at}.expiresAt must be a number, got ${typeof w.expiresAt}`);
+  } else if (w.op === "delete") {
+    if (!Array.isArray(w.keys) || !w.keys.every((k) => typeof k === "string"))
+      throw new TypeError(`${at}.keys must be an array of strings`);
+  } else {
+    throw new TypeError(
+      `${at}.op must be "addMember" or "delete", got ${JSON.stringify((w as { op?: unknown }).op)}`,
+    );
+  }
 }
 
 interface Entry {
@@ -135,8 +183,40 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     else setCursors.delete(name);
   };
 
+  const deleteKeys = (keys: readonly string[]) => {
+    for (const key of keys) {
+      const entry = entries.get(key);
+      if (entry) remove(key, entry);
+    }
+  };
+
+  const addMember = (set: string, member: string, expiresAt: number) => {
+    let members = sets.get(set);
+    if (members) pruneSet(set, members, SWEEP_PER_WRITE);
+    if (!(expiresAt > now())) return;
+    members = sets.get(set);
+    if (!members) {
+      members = new Map();
+      sets.set(set, members);
+    }
+    const old = members.get(member);
+    if (old === undefined || old < expiresAt) members.set(member, expiresAt);
+  };
+
+  /** The bus's ordered publish: every write checked first, then all made in one synchronous
+   *  run (nothing else in the process runs in between), exactly as addMember / deleteMany. */
+  const applyWrites: MemoryStoreWriter = (writes) => {
+    if (!Array.isArray(writes)) throw new TypeError(`${ERR}: writes must be an array`);
+    writes.forEach(checkWrite);
+    for (const w of writes) {
+      if (w.op === "addMember") addMember(w.set, w.member, w.expiresAt);
+      else deleteKeys(w.keys);
+    }
+  };
+
   const store = {
     name: "memory",
+    keyspace: newKeyspace(),
     get size() {
       return entries.size;
     },
@@ -191,10 +271,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return true;
     },
     async deleteMany(keys: string[]) {
-      for (const key of keys) {
-        const entry = entries.get(key);
-        if (entry) remove(key, entry);
-      }
+      deleteKeys(keys);
     },
     async deleteOwner(owner: string) {
       const keys = ownerIndex.get(owner);
@@ -219,16 +296,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return counter(key);
     },
     async addMember(set: string, member: string, expiresAt: number) {
-      let members = sets.get(set);
-      if (members) pruneSet(set, members, SWEEP_PER_WRITE);
-      if (!(expiresAt > now())) return;
-      members = sets.get(set);
-      if (!members) {
-        members = new Map();
-        sets.set(set, members);
-      }
-      const old = members.get(member);
-      if (old === undefined || old < expiresAt) members.set(member, expiresAt);
+      addMember(set, member, expiresAt);
     },
     async hasMember(set: string, member: string) {
       return liveMember(set, member);
@@ -246,5 +314,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async close() {},
   } satisfies MemoryStore;
+  writers.set(store, applyWrites);
   return store;
 }

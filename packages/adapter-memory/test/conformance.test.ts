@@ -11,4 +11,4 @@ const runner = {
 };
 
 runStoreSuite({ ...runner, ...memoryStoreSuite(createMemoryStore) });
-runBusSuite({ ...runner, ...memoryBusSuite(createMemoryBus) });
+runBusSuite({ ...runner, ...memoryBusSuite(createMemoryBus, createMemoryStore) });

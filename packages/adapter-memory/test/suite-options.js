@@ -17,14 +17,19 @@ export function memoryStoreSuite(createMemoryStore) {
   };
 }
 
-/** @param {(o?: object) => import("../src/memory-bus.ts").MemoryBus} createMemoryBus */
-export function memoryBusSuite(createMemoryBus) {
+/**
+ * The bus is given a store of its own, so it offers the ordered publish (publishAfter) and the
+ * suite's "ordered publish" topic exercises it; every other topic runs on that bus too.
+ * @param {(o?: object) => import("../src/memory-bus.ts").MemoryBus} createMemoryBus
+ * @param {() => import("../src/memory-store.ts").MemoryStore} createMemoryStore
+ */
+export function memoryBusSuite(createMemoryBus, createMemoryStore) {
   const confirmIntervalMs = 25;
   return {
     name: "memory",
     timing: { confirmIntervalMs },
     createLog: async () => {
-      const root = createMemoryBus({ confirmIntervalMs });
+      const root = createMemoryBus({ confirmIntervalMs, store: createMemoryStore() });
       /** @param {unknown} bus */
       const asMemory = (bus) => /** @type {import("../src/memory-bus.ts").MemoryBus} */ (bus);
       let first = true;

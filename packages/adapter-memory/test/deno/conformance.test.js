@@ -10,4 +10,4 @@ const runner = {
 };
 
 runStoreSuite({ ...runner, ...memoryStoreSuite(createMemoryStore) });
-runBusSuite({ ...runner, ...memoryBusSuite(createMemoryBus) });
+runBusSuite({ ...runner, ...memoryBusSuite(createMemoryBus, createMemoryStore) });
