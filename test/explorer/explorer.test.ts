@@ -147,11 +147,13 @@ describe("staleness explorer (memory, fake clock)", () => {
       const t = out.totals;
       console.log(
         `explorer seed ${seed}: ${t.runs} runs, ${t.actions} actions (${t.faults} faults, ` +
-          `${t.invalidations} invalidations, ${t.loads} loads), ${t.reads} reads (${t.checked} checked)`,
+          `${t.invalidations} invalidations (${t.orderedPublishes} ordered publishes), ${t.loads} loads), ${t.reads} reads (${t.checked} checked)`,
       );
       expect(out.failed ? out.report : "no violation").toBe("no violation");
       // The runs exercised something: reads that returned values were checked.
       expect(t.checked).toBeGreaterThan(0);
+      // ...and revocations took the ordered publish (store writes + append in one step) too.
+      if (replay === undefined) expect(t.orderedPublishes).toBeGreaterThan(0);
     }, 180_000);
   }
 });
