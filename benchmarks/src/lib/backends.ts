@@ -87,10 +87,15 @@ export async function openFleet(
     kind === "libsql"
       ? { ...connection, ...(interval ? { pollIntervalMs: interval } : {}) }
       : { ...connection, ...(interval ? { confirmIntervalMs: interval } : {}) };
-  // Memory: one store and one bus for every instance of the fleet.
+  // Memory: one store and one bus for every instance of the fleet; the bus is given the store
+  // (as a deployment would), so a revocation's writes travel with its entry (ordered publish).
+  const sharedStore = kind === "memory" ? makeStore({}) : undefined;
   const shared =
-    kind === "memory"
-      ? { store: makeStore({}), bus: o.noBus ? undefined : makeBus(busOptions) }
+    sharedStore !== undefined
+      ? {
+          store: sharedStore,
+          bus: o.noBus ? undefined : makeBus({ ...busOptions, store: sharedStore }),
+        }
       : undefined;
   if (shared) opened.push(shared.store, ...(shared.bus ? [shared.bus] : []));
   const fleet: Fleet = {
