@@ -330,13 +330,10 @@ test("after the keyspace fix: a store and a bus given the very same client (keyP
   }
 });
 
-// OPEN QUESTION for C (adapter-redis connection.ts keyspaceOf): behind one host:port, a TLS
-// endpoint that routes by SNI (a cloud proxy serving several databases on one port) reaches a
-// different database per `tls.servername`; keyspaceOf ignores it, so a store and a bus
-// configured for two such databases would share the ordered publish. Only the declared strings
-// are compared here (lazyConnect: nothing is sent). Flip to `test` if keyspaceOf accounts for
-// the servername (or declares nothing with TLS).
-test.failing("two clients on one host:port with different TLS servernames (SNI routing) do not declare one keyspace", async () => {
+// Behind one host:port, a TLS endpoint that routes by SNI (a cloud proxy serving several
+// databases on one port) reaches a different database per `tls.servername`: the servername is part of the declared
+// keyspace. Only the declared strings are compared here (lazyConnect: nothing is sent).
+test("two clients on one host:port with different TLS servernames (SNI routing) do not declare one keyspace", async () => {
   const opts = (servername: string) => ({
     host: "127.0.0.1",
     port: redis.port,

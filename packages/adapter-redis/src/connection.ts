@@ -156,6 +156,7 @@ export function keyspaceOf(client: RedisClient, given = false): string | undefin
         path?: unknown;
         sentinels?: unknown;
         keyPrefix?: unknown;
+        tls?: { servername?: unknown };
       }
     | undefined;
   if (o === undefined || o.path || (Array.isArray(o.sentinels) && o.sentinels.length > 0)) {
@@ -167,5 +168,6 @@ export function keyspaceOf(client: RedisClient, given = false): string | undefin
   if (typeof host !== "string" || typeof port !== "number" || typeof db !== "number") {
     return undefined;
   }
-  return redisKeyspace(host, port, db);
+  const servername = o.tls?.servername;
+  return redisKeyspace(host, port, db, servername === undefined ? {} : { servername });
 }

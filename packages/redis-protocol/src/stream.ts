@@ -170,10 +170,22 @@ export function appendAfterCall(
  * server: one string for one server and database, whichever adapter (ioredis or valkey-glide)
  * computes it, so a store and a bus on the same server and database match. `host` is taken as
  * given (lower-cased): `localhost` and `127.0.0.1` do not match, which only costs the ordered
- * publish, never correctness. A cluster has no keyspace (its keys are in several slots).
+ * publish, never correctness. A cluster has no keyspace (its keys are in several slots). A TLS
+ * server name, when set, is part of it (`route`). Users are not: two users of one server and
+ * database see the same keys (one the ACL keeps off the store's keys makes the ordered publish
+ * fail, and core falls back, then pauses it).
  */
-export function redisKeyspace(host: string, port: number, db = 0): string {
-  return `redis-standalone:${host.toLowerCase()}:${port}/${db}`;
+export function redisKeyspace(
+  host: string,
+  port: number,
+  db = 0,
+  route: { readonly servername?: unknown } = {},
+): string {
+  const base = `redis-standalone:${host.toLowerCase()}:${port}/${db}`;
+  // A TLS endpoint that routes by SNI (a proxy serving several databases on one port) reaches
+  // different data per server name: a server name set explicitly is part of the keyspace.
+  const sni = route.servername;
+  return sni === undefined ? base : `${base}#sni=${JSON.stringify(String(sni))}`;
 }
 
 /** The arguments of `STREAM_SCRIPTS.end`. */
