@@ -82,6 +82,17 @@ describe("benchmark goals", () => {
     expect(verdictOf([r], "L2 hit on Redis, 64-way")?.met).toBe(false);
   });
 
+  test("the 64-way goal reads the paired per-round ratio when the run has it", () => {
+    const r = l2(84_000, 1.1); // medians alone: 0.84x raw, not met
+    const mine = r.rows.find((x) => x.subject === "authcache" && x.group === "l2-redis-64") as Row;
+    const bento = r.rows.find((x) => x.subject === "peer") as Row;
+    (mine.cols as Record<string, number>)["reads/s ÷ raw"] = 0.9;
+    (bento.cols as Record<string, number>)["reads/s ÷ raw"] = 0.8;
+    expect(verdictOf([r], "L2 hit on Redis, 64-way")?.met).toBe(true);
+    (bento.cols as Record<string, number>)["reads/s ÷ raw"] = 0.95;
+    expect(verdictOf([r], "L2 hit on Redis, 64-way")?.met).toBe(false);
+  });
+
   test("a goal whose rows this run did not measure is reported as such, never met", () => {
     const v = verdictOf([l2(90_000, 1.1)], "Revocation propagation, Redis");
     expect(v).toEqual({

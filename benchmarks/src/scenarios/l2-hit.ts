@@ -64,7 +64,7 @@ export const l2Hit: Scenario = {
       better: "lower",
       baseline:
         "the raw read on the same backend at the same concurrency (Redis: ioredis GET; Valkey: valkey-glide GET; libSQL: SELECT by primary key; memory: await of Map.get)",
-      columns: ["concurrency", "p99 µs", "reads/s", "server cmds/read", "misses"],
+      columns: ["concurrency", "p99 µs", "reads/s", "reads/s ÷ raw", "server cmds/read", "misses"],
     });
     b.note(
       `Each read asks for a key written beforehand by another instance (a writer cache sharing the store, an L2-only bentocache, a second Cacheable) and never read before, so every read is an L1 miss then an L2 hit; ~200 B JSON values. Sequential (one read in flight) and ${CONCURRENCY}-way (one connection per client, no pooling). Cell = median of ${runs} runs, interleaved across the rows of a backend; ratio = median of the per-run ratios to the baseline's run; p99 = median of the runs' p99.`,
@@ -142,12 +142,19 @@ export const l2Hit: Scenario = {
         const baseAcc = acc.get(baseline) as Acc;
         for (const s of subjects) {
           const m = acc.get(s) as Acc;
-          const rows: [number, number[], number[], number[], number[]][] = [
-            [1, m.seqP50, m.seqP99, m.seqOps, baseAcc.seqP50],
-            [CONCURRENCY, m.concP50, m.concP99, m.concOps, baseAcc.concP50],
+          const rows: [number, number[], number[], number[], number[], number[]][] = [
+            [1, m.seqP50, m.seqP99, m.seqOps, baseAcc.seqP50, baseAcc.seqOps],
+            [CONCURRENCY, m.concP50, m.concP99, m.concOps, baseAcc.concP50, baseAcc.concOps],
           ];
-          for (const [concurrency, p50s, p99s, ops, baseP50s] of rows) {
+          for (const [concurrency, p50s, p99s, ops, baseP50s, baseOps] of rows) {
             const v = median(p50s);
+            const paired = (xs: number[], bs: number[]): number | string => {
+              const r = xs.flatMap((x, i) => {
+                const b0 = bs[i];
+                return b0 !== undefined && b0 > 0 ? [x / b0] : [];
+              });
+              return r.length ? median(r) : "-";
+            };
             const perRunRatios = p50s.flatMap((x, i) => {
               const b0 = baseP50s[i];
               return b0 !== undefined && b0 > 0 ? [x / b0] : [];
@@ -165,6 +172,7 @@ export const l2Hit: Scenario = {
                 concurrency: concurrency === 1 ? "sequential" : `${concurrency}-way`,
                 "p99 µs": median(p99s),
                 "reads/s": median(ops),
+                "reads/s ÷ raw": paired(ops, baseOps),
                 "server cmds/read": concurrency === 1 && Number.isFinite(m.cmds) ? m.cmds : "-",
                 misses: m.misses,
               },
