@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
 import { createAuthCache, InvalidationError } from "@authcache/core";
-import { createKeyCodec, type Logger } from "@authcache/core/adapter";
+import { createKeyCodec } from "@authcache/core/adapter";
 import { startServer, type TestServer } from "@authcache/test-servers";
 import { Redis } from "ioredis";
+import { context, quiet } from "../support/fixtures.ts";
 
 let redis: TestServer;
 let raw: Redis;
@@ -18,21 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   raw?.disconnect();
   await redis?.stop();
-});
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-const context = (email: string) => ({
-  user: {
-    email,
-    fullName: "U",
-    isAdmin: false,
-    isActive: true,
-    authProvider: "local",
-    createdAt: "2026-01-01T00:00:00.000Z",
-  },
-  personalTeamId: "t",
-  isTokenRevoked: false,
 });
 
 /** A revocation through instance A, then what an instance opened afterwards (its follower

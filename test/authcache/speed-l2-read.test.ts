@@ -5,24 +5,10 @@
 import { expect, test } from "bun:test";
 import { createMemoryStore } from "@authcache/adapter-memory";
 import { createAuthCache } from "@authcache/core";
-import type { Logger, MemberCheck, ReadResult, Store } from "@authcache/core/adapter";
+import type { MemberCheck, ReadResult, Store } from "@authcache/core/adapter";
 import { TimeoutError } from "../../packages/core/src/errors.ts";
 import { Guard } from "../../packages/core/src/guard.ts";
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-const context = (email: string) => ({
-  user: {
-    email,
-    fullName: "U",
-    isAdmin: false,
-    isActive: true,
-    authProvider: "local",
-    createdAt: "2026-01-01T00:00:00.000Z",
-  },
-  personalTeamId: "t",
-  isTokenRevoked: false,
-});
+import { context, quiet } from "../support/fixtures.ts";
 
 /** The real memory store; while `mode` says so, its reads hang forever or fail. */
 function faulty(inner: Store): {

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createRedisBus, createRedisStore } from "@authcache/adapter-redis";
 import { createValkeyBus, createValkeyStore } from "@authcache/adapter-valkey";
 import { type AuthCache, createAuthCache } from "@authcache/core";
-import type { InvalidationBus, Logger, Store } from "@authcache/core/adapter";
+import type { InvalidationBus, Store } from "@authcache/core/adapter";
 import { startServer, type TestServer } from "@authcache/test-servers";
+import { context, quiet } from "../support/fixtures.ts";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -17,21 +18,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.stop();
-});
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-const context = (email: string) => ({
-  user: {
-    email,
-    fullName: "U",
-    isAdmin: false,
-    isActive: true,
-    authProvider: "local",
-    createdAt: "2026-01-01T00:00:00.000Z",
-  },
-  personalTeamId: "t",
-  isTokenRevoked: false,
 });
 
 interface Side {

@@ -7,26 +7,12 @@
 import { afterEach, expect, test } from "bun:test";
 import { createMemoryBus, createMemoryStore } from "@authcache/adapter-memory";
 import { type AuthCache, createAuthCache } from "@authcache/core";
-import type { Logger } from "@authcache/core/adapter";
+import { context, quiet } from "../support/fixtures.ts";
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const MAX_STALE_MS = 200;
 const opened: AuthCache[] = [];
 afterEach(async () => {
   for (const c of opened.splice(0)) await c.close();
-});
-
-const context = (email: string) => ({
-  user: {
-    email,
-    fullName: "U",
-    isAdmin: false,
-    isActive: true,
-    authProvider: "local",
-    createdAt: "2026-01-01T00:00:00.000Z",
-  },
-  personalTeamId: "t",
-  isTokenRevoked: false,
 });
 
 async function fleet() {
