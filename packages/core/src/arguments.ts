@@ -18,10 +18,25 @@ export function checkString(argument: string, v: unknown): void {
 
 /** A jti argument: a string, or null/undefined for "no jti". */
 export function checkJti(v: unknown): string | undefined {
+  const j = jtiType(v);
+  checkJtiLength(j);
+  return j;
+}
+
+/** The type half of {@link checkJti}: the length is left to {@link checkJtiLength}. */
+export function jtiType(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw typeError("jti", "a string, null or undefined", v);
-  if (v.length > MAX_IDENTIFIER_LENGTH) throw tooLong("jti", v);
   return v;
+}
+
+/** The length half of {@link checkJti}, for a jti that passed {@link jtiType}. A read may
+ *  leave it to its miss path: an L1 hit on (email, jti) is an entry stored under that very
+ *  jti, whose length was checked when it was stored, so a hit implies this check passes (and
+ *  the hit then reads no more of the jti than its identity: reading its length is one more
+ *  scattered memory read per hit, measured ~10-40 ns with 10 000 tokens in L1). */
+export function checkJtiLength(j: string | undefined): void {
+  if (j !== undefined && j.length > MAX_IDENTIFIER_LENGTH) throw tooLong("jti", j);
 }
 
 /** The canonical form of a set of team ids (sorted, de-duplicated), each bounded like every

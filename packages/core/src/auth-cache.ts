@@ -1,5 +1,13 @@
 import type { AuthCache } from "./api.ts";
-import { canonicalTeamIds, checkBoolean, checkJti, checkLoader, checkString } from "./arguments.ts";
+import {
+  canonicalTeamIds,
+  checkBoolean,
+  checkJti,
+  checkJtiLength,
+  checkLoader,
+  checkString,
+  jtiType,
+} from "./arguments.ts";
 import { Engine, type Loader } from "./engine.ts";
 import {
   contextKind,
@@ -58,21 +66,26 @@ class AuthCacheImpl<U extends object, T extends object> implements AuthCache<U, 
     let j: string | undefined;
     try {
       checkString("email", email);
-      j = checkJti(jti);
+      j = jtiType(jti);
+      if (!this.enabled) checkJtiLength(j);
     } catch (err) {
       return Promise.reject(err);
     }
     if (!this.enabled) return RESOLVED_UNDEFINED;
-    // A known-revoked jti is answered REVOKED without touching L1 or L2.
-    return this.engine.get(this.context, email, j, REVOKED);
+    // A known-revoked jti is answered REVOKED without touching L1 or L2. The jti's length is
+    // checked unless L1 answers (a hit implies it, see checkJtiLength).
+    return this.engine.get(this.context, email, j, REVOKED, checkJtiLength);
   }
 
   getAuthContextSync(email: string, jti?: string | null): AuthContext<U> | undefined {
     checkString("email", email);
-    const j = checkJti(jti);
-    if (!this.enabled) return undefined;
+    const j = jtiType(jti);
+    if (!this.enabled) {
+      checkJtiLength(j);
+      return undefined;
+    }
     // A miss is not counted: the async get that usually follows counts it.
-    return this.engine.getSync(this.context, email, j, false, REVOKED);
+    return this.engine.getSync(this.context, email, j, false, REVOKED, checkJtiLength);
   }
 
   async setAuthContext(

@@ -85,20 +85,29 @@ export class Engine {
 
   /** L1, then L2: the value, `onRevoked` for a revoked jti, or undefined (a miss, kept for
    *  the set that usually follows). With `onRevoked`, an entry whose jti is known revoked
-   *  here is answered `onRevoked` before L1 is looked at. */
+   *  here is answered `onRevoked` before L1 is looked at. `unchecked` is an argument check
+   *  an L1 hit implies (see checkJtiLength): run, and its throw a rejection, on every other
+   *  answer. */
   get<V, P, R = undefined>(
     kind: Kind<V, P>,
     id: string,
     p: P,
     onRevoked?: R,
+    unchecked?: (p: P) => void,
   ): Promise<V | R | undefined> {
     const t = this.tiers;
     const now = t.o.now();
-    if (onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now)) {
-      return Promise.resolve(onRevoked);
+    const revoked = onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now);
+    const h = revoked ? undefined : t.hit(kind, id, p, now);
+    if (h !== undefined) return resolved(h);
+    if (unchecked !== undefined) {
+      try {
+        unchecked(p);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    const h = t.hit(kind, id, p, now);
-    return h !== undefined ? resolved(h) : this.getFromL2(kind, id, p, onRevoked);
+    return revoked ? Promise.resolve(onRevoked) : this.getFromL2(kind, id, p, onRevoked);
   }
 
   /** The L1-miss path of {@link get}. */
@@ -116,21 +125,24 @@ export class Engine {
     return undefined;
   }
 
-  /** L1 only, synchronously (with `onRevoked`, checked first as in {@link get}). A miss is
-   *  kept like an async one (a set after it and an invalidation is refused), and counted when
-   *  `countMiss`. */
+  /** L1 only, synchronously (with `onRevoked` and `unchecked` as in {@link get}; the check
+   *  throws). A miss is kept like an async one (a set after it and an invalidation is
+   *  refused), and counted when `countMiss`. */
   getSync<V, P, R = undefined>(
     kind: Kind<V, P>,
     id: string,
     p: P,
     countMiss: boolean,
     onRevoked?: R,
+    unchecked?: (p: P) => void,
   ): V | R | undefined {
     const t = this.tiers;
     const now = t.o.now();
-    if (onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now)) return onRevoked;
-    const h = t.hit(kind, id, p, now);
+    const revoked = onRevoked !== undefined && this.revokedAt(kind.jti(id, p), now);
+    const h = revoked ? undefined : t.hit(kind, id, p, now);
     if (h !== undefined) return h.value;
+    unchecked?.(p);
+    if (revoked) return onRevoked;
     if (countMiss) t.counters.misses++;
     t.stashSync(t.plan(kind, id, p), now);
     return undefined;
