@@ -124,7 +124,7 @@ export function killMaster(
       if (!killed) return;
       await cluster.restartNode(killed);
       await waitReplicaInSync(killed);
-      await cluster.waitHealthy(30_000);
+      await cluster.waitHealthy(60_000);
     },
   };
 }
@@ -183,7 +183,7 @@ export function loseWrites(
     holdMs,
     async undo() {
       const cluster = ctl.cluster;
-      await cluster.waitHealthy(30_000);
+      await cluster.waitHealthy(60_000);
       if (!master || !replica) return;
       if (tally) {
         tally.lostLogEntries += Math.max(0, headBefore - (await head(replica)));
@@ -192,7 +192,7 @@ export function loseWrites(
       }
       await cluster.restartNode(master);
       await waitReplicaInSync(master);
-      await cluster.waitHealthy(30_000);
+      await cluster.waitHealthy(60_000);
     },
   };
 }

@@ -561,7 +561,7 @@ export async function startCluster(
         for (;;) {
           const me = (await topology().catch(() => [])).find((n) => n.port === s.port);
           if (me?.role === "master" && me.slots > 0) {
-            await waitHealthy(30_000);
+            await waitHealthy(60_000);
             return;
           }
           if (Date.now() > until) break;
@@ -633,7 +633,7 @@ export async function startCluster(
           throw new Error(`test-servers: ${kind}-cli --cluster reshard failed 5 times: ${last}`);
         await sleep(500);
       }
-      await waitHealthy(30_000);
+      await waitHealthy(60_000);
     },
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()));
