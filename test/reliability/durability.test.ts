@@ -31,9 +31,13 @@ function open(kind: ServerKind, cluster: TestCluster, durability: Durability): P
   const d = durability === undefined ? {} : { durability };
   if (kind === "valkey") {
     GlideLogger.init("error");
-    // A generous connection timeout: glide's default (a fraction of a second) is not always
-    // enough to discover six nodes on a loaded machine, and this test is about durability.
-    const clientConfig = { advancedConfiguration: { connectionTimeout: 5_000 } };
+    // Generous connection and request timeouts: glide's defaults (a fraction of a second) are
+    // not always enough to discover six nodes, or for a reply, on a loaded machine, and this
+    // test is about durability.
+    const clientConfig = {
+      requestTimeout: 5_000,
+      advancedConfiguration: { connectionTimeout: 5_000 },
+    };
     const store = createValkeyStore({ addresses: nodes, cluster: true, clientConfig, ...d });
     const bus = createValkeyBus({
       addresses: nodes,
@@ -112,6 +116,9 @@ for (const kind of ["redis", "valkey"] as const) {
       const durable = open(kind, cluster, { replicas: 1, timeoutMs: 300 });
       opened.push(plain, durable);
       const fence = "{lost}:fence";
+      // Both clients connected to every node before one freezes: a client still discovering
+      // the cluster would wait on the frozen node (glide connects to replicas too).
+      expect(await plain.store.getMany([fence])).toEqual([undefined]);
       expect(await durable.store.incr(fence, FAR())).toBe(1); // on the replica too
       const master = await masterOfSlot(cluster, await slotOf(cluster, fence));
       const replica = await replicaOf(cluster, master);

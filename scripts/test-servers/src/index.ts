@@ -10,7 +10,7 @@
  * Servers named by URL are never stopped, killed or flushed by the harness.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -135,18 +135,47 @@ function cliBinary(kind: ServerKind): string {
   return bin;
 }
 
-/** A free TCP port on loopback (bound and released; the race window is tiny for tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be bound on loopback now (bound and released at once). */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
   });
+}
+
+/** The low end of the kernel's ephemeral port range (where outgoing connections take their
+ *  local ports), 32768 when it cannot be read. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0],
+    );
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A free TCP port on loopback for a server, below the kernel's ephemeral range, so an outgoing
+ * connection never takes it while a test has the server killed. With `clusterBus`, the port
+ * 10 000 above it (the cluster bus, which must be 65535 or less) is free and below that range
+ * too. Bound and released: a server that then fails to bind is started again on another port.
+ */
+export async function freePort(options: { clusterBus?: boolean } = {}): Promise<number> {
+  const top = Math.min(ephemeralLow(), 65536) - 1 - (options.clusterBus ? 10_000 : 0);
+  const bottom = 10_000;
+  for (let attempt = 0; attempt < 500 && top > bottom; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (top - bottom + 1));
+    if (!(await canBind(port))) continue;
+    if (options.clusterBus && !(await canBind(port + 10_000))) continue;
+    return port;
+  }
+  throw new Error(
+    `test-servers: no free loopback port${options.clusterBus ? " (with its cluster bus port)" : ""} between ${bottom} and ${top}`,
+  );
 }
 
 /** Sends one inline command and returns the raw reply (enough for PING and INFO). */
@@ -230,7 +259,13 @@ function spawnServer(kind: ServerKind, port: number, dir: string, extra: string[
     "yes",
     ...extra,
   ];
-  const proc = spawn(serverBinary(kind), args, { stdio: "ignore", detached: false });
+  // Its standard error goes to a file: a bad argument is reported there, before the log opens.
+  const stderr = openSync(join(dir, "stderr.log"), "a");
+  const proc = spawn(serverBinary(kind), args, {
+    stdio: ["ignore", "ignore", stderr],
+    detached: false,
+  });
+  closeSync(stderr);
   proc.unref();
   // The watchdog stops the server if this process dies without running its exit hooks (SIGKILL).
   const watchdog = spawn(
@@ -243,6 +278,19 @@ function spawnServer(kind: ServerKind, port: number, dir: string, extra: string[
   );
   watchdog.unref();
   return { proc, watchdog };
+}
+
+/** The last lines of a server's log file (why it exited), or "" when there is none. */
+function serverLogTail(dir: string, port: number): string {
+  const read = (name: string) => {
+    try {
+      return readFileSync(join(dir, name), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const text = `${read("stderr.log")}${read(`server-${port}.log`)}`.trimEnd();
+  return text.split("\n").slice(-5).join("\n");
 }
 
 function killSpawned(s: Spawned | undefined): void {
@@ -293,11 +341,34 @@ export async function startServer(
     };
   }
   hookExit();
-  const dir = mkdtempSync(join(tmpdir(), `authcache-${kind}-`));
-  const port = await freePort();
-  let current: Spawned | undefined = spawnServer(kind, port, dir, options.args ?? []);
+  let dir = "";
+  const clusterBus = (options.args ?? []).includes("--cluster-enabled");
+  // Another process may bind the chosen port (or its cluster bus port) between the check and
+  // the server's own bind: the server then exits at once, and starts again on another port.
+  let port = 0;
+  let current: Spawned | undefined;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort({ clusterBus });
+    // A fresh directory each attempt: a failed start may have written a cluster config.
+    dir = mkdtempSync(join(tmpdir(), `authcache-${kind}-`));
+    current = spawnServer(kind, port, dir, options.args ?? []);
+    try {
+      await waitReady({ host: HOST, port }, current.proc, `${kind}-server on port ${port}`);
+      break;
+    } catch (e) {
+      const exited = current.proc.exitCode !== null;
+      killSpawned(current);
+      await waitExit(current);
+      const log = serverLogTail(dir, port);
+      rmSync(dir, { recursive: true, force: true });
+      if (!exited || attempt >= 5) {
+        throw new Error(`${(e as Error).message}${log ? `; its log ends:\n${log}` : ""}`, {
+          cause: e,
+        });
+      }
+    }
+  }
   let stopped = false;
-  await waitReady({ host: HOST, port }, current.proc, `${kind}-server on port ${port}`);
   const entry = {
     killNow: () => {
       killSpawned(current);

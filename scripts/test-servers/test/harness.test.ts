@@ -76,3 +76,37 @@ for (const kind of ["redis", "valkey"] as ServerKind[]) {
 test("the summary counts a failing test (set AUTHCACHE_SELFTEST_FAIL=1 to see it fail)", () => {
   expect(process.env.AUTHCACHE_SELFTEST_FAIL ?? "").not.toBe("1");
 });
+
+describe("ports", () => {
+  test("freePort picks a bindable port below the ephemeral range; with clusterBus, its bus port (+10 000) is free and below that range too", async () => {
+    const { freePort } = await import("../src/index.ts");
+    const { readFileSync } = await import("node:fs");
+    const { createServer } = await import("node:net");
+    const low = Number(
+      readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0],
+    );
+    const bindable = (port: number) =>
+      new Promise<boolean>((resolve) => {
+        const srv = createServer();
+        srv.once("error", () => resolve(false));
+        srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+      });
+    for (let i = 0; i < 40; i++) {
+      const plain = await freePort();
+      expect(plain).toBeGreaterThanOrEqual(10_000);
+      expect(plain).toBeLessThan(low);
+      const port = await freePort({ clusterBus: true });
+      expect(port + 10_000).toBeLessThan(Math.min(low, 65_536));
+      expect(await bindable(port)).toBe(true);
+      expect(await bindable(port + 10_000)).toBe(true);
+    }
+  });
+
+  test("a server that exits before it is ready is started again on other ports, then fails loudly with the reason", async () => {
+    await expect(
+      startServer("redis", { args: ["--maxmemory-policy", "no-such-policy"] }),
+    ).rejects.toThrow(
+      /redis-server on port \d+ exited with 1; its log ends:\n[\s\S]*maxmemory-policy/,
+    );
+  });
+});
