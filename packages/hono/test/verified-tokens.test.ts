@@ -340,6 +340,30 @@ describe("verified tokens", () => {
     expect(dflt.tokens.stats().misses).toBe(0);
   });
 
+  test("maxTokenLength is inclusive on both lookups: a token of exactly that length is verified, remembered and found by its digest; one character over is refused every time", async () => {
+    const token = await sign({ jti: "t-edge" });
+    // "Bearer " + token: the header is exactly maxTokenLength + 7 characters.
+    const atLimit = setup({ maxTokenLength: token.length });
+    for (let i = 0; i < 3; i++) expect((await get(atLimit.app, token)).status).toBe(200);
+    expect(atLimit.tokens.stats()).toEqual({ hits: 2, misses: 1, clears: 0 });
+    expect(atLimit.loads.length).toBe(1);
+
+    const under = setup({ maxTokenLength: token.length - 1 });
+    for (let i = 0; i < 2; i++) {
+      const res = await get(under.app, token);
+      expect(res.status).toBe(401);
+      expect(res.body.error_description).toBe("Token is too long");
+    }
+    expect(under.tokens.stats()).toEqual({ hits: 0, misses: 0, clears: 0 });
+    expect(under.tokens.size).toBe(0);
+    expect(under.loads).toEqual([]);
+    // Another spacing of the same header takes the pattern path: the same bound holds there.
+    const spaced = await under.app.request("/api/me", {
+      headers: { authorization: `Bearer  ${token}` },
+    });
+    expect(spaced.status).toBe(401);
+  });
+
   test("off by default; bad sizes are refused at construction, naming the field", () => {
     const cache = createAuthCache<User>({});
     caches.push(cache);
