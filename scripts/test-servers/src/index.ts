@@ -39,6 +39,8 @@ export interface TestServer extends HostPort {
   restart(): Promise<void>;
   /** Stops the server and removes its directory. Idempotent. */
   stop(): Promise<void>;
+  /** The last `lines` lines of the server's log ("" for a server it did not start). */
+  logTail(lines?: number): string;
 }
 
 export interface TestCluster {
@@ -281,7 +283,7 @@ function spawnServer(kind: ServerKind, port: number, dir: string, extra: string[
 }
 
 /** The last lines of a server's log file (why it exited), or "" when there is none. */
-function serverLogTail(dir: string, port: number): string {
+function serverLogTail(dir: string, port: number, lines = 5): string {
   const read = (name: string) => {
     try {
       return readFileSync(join(dir, name), "utf8");
@@ -290,7 +292,7 @@ function serverLogTail(dir: string, port: number): string {
     }
   };
   const text = `${read("stderr.log")}${read(`server-${port}.log`)}`.trimEnd();
-  return text.split("\n").slice(-5).join("\n");
+  return text.split("\n").slice(-lines).join("\n");
 }
 
 function killSpawned(s: Spawned | undefined): void {
@@ -338,6 +340,7 @@ export async function startServer(
       kill: refuse,
       restart: refuse,
       stop: async () => {},
+      logTail: () => "",
     };
   }
   hookExit();
@@ -408,6 +411,7 @@ export async function startServer(
       await waitReady({ host: HOST, port }, current.proc, `${kind}-server on port ${port}`);
     },
     stop: entry.stop,
+    logTail: (lines = 20) => serverLogTail(dir, port, lines),
   };
   return server;
 }
@@ -541,6 +545,9 @@ export async function startCluster(
     parseClusterNodes(bulkBody(await rawCommand(liveNode(), "CLUSTER NODES")));
   const waitHealthy = async (timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
+    // Why the last check failed, for the timeout's message (a cluster that never heals is
+    // otherwise a bare timeout).
+    let reason = "";
     for (;;) {
       let ok = true;
       try {
@@ -548,19 +555,35 @@ export async function startCluster(
         const servedSlots = nodes
           .filter((n) => n.role === "master" && !n.failed && !down.has(n.port))
           .reduce((sum, n) => sum + n.slots, 0);
-        if (servedSlots !== 16384) ok = false;
+        if (servedSlots !== 16384) {
+          ok = false;
+          const view = nodes
+            .map(
+              (n) =>
+                `${n.port} ${n.role}${n.failed ? " failed" : ""}${down.has(n.port) ? " down" : ""} ${n.slots} slots`,
+            )
+            .join("; ");
+          reason = `live masters serve ${servedSlots} of 16384 slots in ${liveNode().port}'s view: ${view}`;
+        }
         // A replica is in sync when its link to the master is up and the sync finished.
         for (const s of servers) {
           if (down.has(s.port) || !ok) continue;
           const info = bulkBody(await rawCommand(s, "CLUSTER INFO"));
-          if (!info.includes("cluster_state:ok")) ok = false;
+          if (!info.includes("cluster_state:ok")) {
+            ok = false;
+            const own = bulkBody(await rawCommand(s, "CLUSTER NODES").catch(() => ""));
+            reason = `${s.port} says ${/cluster_state:\w+/.exec(info)?.[0] ?? "no cluster_state"}; its view: ${own.trim().split("\n").join(" | ")}; its log ends: ${s.logTail(25).split("\n").join(" | ")}`;
+          }
         }
-      } catch {
+      } catch (e) {
         ok = false;
+        reason = (e as Error).message;
       }
       if (ok) return;
       if (Date.now() > deadline)
-        throw new Error(`test-servers: ${kind} cluster not healthy after ${timeoutMs} ms`);
+        throw new Error(
+          `test-servers: ${kind} cluster not healthy after ${timeoutMs} ms (last check: ${reason})`,
+        );
       await sleep(50);
     }
   };
