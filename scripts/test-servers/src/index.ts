@@ -443,6 +443,19 @@ function parseClusterNodes(text: string): ClusterNodeInfo[] {
   return out;
 }
 
+/** Who serves which slots in one node's `CLUSTER NODES` view, as one comparable string
+ *  ("id ranges" per master with slots, sorted; migration annotations left out). */
+function slotOwners(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(" ");
+    if (f.length < 9 || !f[0]) continue;
+    const ranges = f.slice(8).filter((r) => !r.startsWith("["));
+    if (ranges.length > 0) out.push(`${f[0].slice(0, 8)} ${ranges.join(",")}`);
+  }
+  return out.sort().join("; ");
+}
+
 /** Reads a bulk reply's body (CLUSTER NODES, INFO). */
 function bulkBody(reply: string): string {
   const m = /^\$(\d+)\r\n/.exec(reply);
@@ -565,7 +578,19 @@ export async function startCluster(
             .join("; ");
           reason = `live masters serve ${servedSlots} of 16384 slots in ${liveNode().port}'s view: ${view}`;
         }
-        // A replica is in sync when its link to the master is up and the sync finished.
+        // Every live node sees the same owner for every slot. A node that has not yet heard
+        // of a slot's move (a replica of a reshard's target, say) would, if its master died
+        // now, be promoted without that slot, and no node would ever serve it again.
+        let firstMap: string | undefined;
+        for (const s of servers) {
+          if (down.has(s.port) || !ok) continue;
+          const map = slotOwners(bulkBody(await rawCommand(s, "CLUSTER NODES")));
+          if (firstMap === undefined) firstMap = map;
+          else if (map !== firstMap) {
+            ok = false;
+            reason = `the nodes disagree about slot owners: ${servers.find((x) => !down.has(x.port))?.port} sees ${firstMap}; ${s.port} sees ${map}`;
+          }
+        }
         for (const s of servers) {
           if (down.has(s.port) || !ok) continue;
           const info = bulkBody(await rawCommand(s, "CLUSTER INFO"));
