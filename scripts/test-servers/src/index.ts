@@ -556,55 +556,53 @@ export async function startCluster(
   };
   const topology = async () =>
     parseClusterNodes(bulkBody(await rawCommand(liveNode(), "CLUSTER NODES")));
+  /** Why the cluster is not healthy now, or undefined when it is: every slot served by a
+   *  live master, every live node of one mind about who serves which slot, and every live
+   *  node reporting cluster_state:ok. One CLUSTER NODES and one CLUSTER INFO per live node. */
+  const unhealthy = async (): Promise<string | undefined> => {
+    const live = servers.filter((s) => !down.has(s.port));
+    const views = await Promise.all(
+      live.map(async (s) => bulkBody(await rawCommand(s, "CLUSTER NODES"))),
+    );
+    const first = live[0];
+    if (!first || views[0] === undefined) return "every node of the cluster is down";
+    const nodes = parseClusterNodes(views[0]);
+    const servedSlots = nodes
+      .filter((n) => n.role === "master" && !n.failed && !down.has(n.port))
+      .reduce((sum, n) => sum + n.slots, 0);
+    if (servedSlots !== 16384) {
+      const view = nodes
+        .map(
+          (n) =>
+            `${n.port} ${n.role}${n.failed ? " failed" : ""}${down.has(n.port) ? " down" : ""} ${n.slots} slots`,
+        )
+        .join("; ");
+      return `live masters serve ${servedSlots} of 16384 slots in ${first.port}'s view: ${view}`;
+    }
+    // A node that has not yet heard of a slot's move (a replica of a reshard's target, say)
+    // would, if its master died now, be promoted without that slot, and no node would ever
+    // serve it again.
+    const owners = views.map(slotOwners);
+    const other = owners.findIndex((o) => o !== owners[0]);
+    if (other > 0)
+      return `the nodes disagree about slot owners: ${first.port} sees ${owners[0]}; ${live[other]?.port} sees ${owners[other]}`;
+    for (const [k, s] of live.entries()) {
+      const info = bulkBody(await rawCommand(s, "CLUSTER INFO"));
+      if (!info.includes("cluster_state:ok")) {
+        const state = /cluster_state:\w+/.exec(info)?.[0] ?? "no cluster_state";
+        const view = (views[k] ?? "").trim().split("\n").join(" | ");
+        return `${s.port} says ${state}; its view: ${view}; its log ends: ${s.logTail(25).split("\n").join(" | ")}`;
+      }
+    }
+    return undefined;
+  };
   const waitHealthy = async (timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
-    // Why the last check failed, for the timeout's message (a cluster that never heals is
-    // otherwise a bare timeout).
-    let reason = "";
     for (;;) {
-      let ok = true;
-      try {
-        const nodes = await topology();
-        const servedSlots = nodes
-          .filter((n) => n.role === "master" && !n.failed && !down.has(n.port))
-          .reduce((sum, n) => sum + n.slots, 0);
-        if (servedSlots !== 16384) {
-          ok = false;
-          const view = nodes
-            .map(
-              (n) =>
-                `${n.port} ${n.role}${n.failed ? " failed" : ""}${down.has(n.port) ? " down" : ""} ${n.slots} slots`,
-            )
-            .join("; ");
-          reason = `live masters serve ${servedSlots} of 16384 slots in ${liveNode().port}'s view: ${view}`;
-        }
-        // Every live node sees the same owner for every slot. A node that has not yet heard
-        // of a slot's move (a replica of a reshard's target, say) would, if its master died
-        // now, be promoted without that slot, and no node would ever serve it again.
-        let firstMap: string | undefined;
-        for (const s of servers) {
-          if (down.has(s.port) || !ok) continue;
-          const map = slotOwners(bulkBody(await rawCommand(s, "CLUSTER NODES")));
-          if (firstMap === undefined) firstMap = map;
-          else if (map !== firstMap) {
-            ok = false;
-            reason = `the nodes disagree about slot owners: ${servers.find((x) => !down.has(x.port))?.port} sees ${firstMap}; ${s.port} sees ${map}`;
-          }
-        }
-        for (const s of servers) {
-          if (down.has(s.port) || !ok) continue;
-          const info = bulkBody(await rawCommand(s, "CLUSTER INFO"));
-          if (!info.includes("cluster_state:ok")) {
-            ok = false;
-            const own = bulkBody(await rawCommand(s, "CLUSTER NODES").catch(() => ""));
-            reason = `${s.port} says ${/cluster_state:\w+/.exec(info)?.[0] ?? "no cluster_state"}; its view: ${own.trim().split("\n").join(" | ")}; its log ends: ${s.logTail(25).split("\n").join(" | ")}`;
-          }
-        }
-      } catch (e) {
-        ok = false;
-        reason = (e as Error).message;
-      }
-      if (ok) return;
+      // Why the last check failed, for the timeout's message (a cluster that never heals is
+      // otherwise a bare timeout).
+      const reason = await unhealthy().catch((e: unknown) => (e as Error).message);
+      if (reason === undefined) return;
       if (Date.now() > deadline)
         throw new Error(
           `test-servers: ${kind} cluster not healthy after ${timeoutMs} ms (last check: ${reason})`,

@@ -56,6 +56,27 @@ for (const kind of ["redis", "valkey"] as ServerKind[]) {
       await cluster.reshard(from, to, 100);
       topo = await cluster.topology();
       expect(topo.find((n) => n.id === from.id)?.slots).toBe(before - 100);
+      // Once reshard resolves, every node knows of the move, replicas included: a replica of
+      // `to` promoted now must claim the moved slots (else no node would serve them again).
+      for (const node of cluster.allNodes) {
+        const view = await rawCommand(node, "CLUSTER NODES");
+        const line = (id: string) => view.split("\n").find((l) => l.startsWith(id)) ?? "";
+        const slots = (l: string) =>
+          l
+            .trim()
+            .split(" ")
+            .slice(8)
+            .filter((r) => !r.startsWith("["))
+            .reduce((n, r) => {
+              const [a, b] = r.split("-").map(Number);
+              return n + (b === undefined ? 1 : b - (a as number) + 1);
+            }, 0);
+        expect({ node: node.port, from: slots(line(from.id)), to: slots(line(to.id)) }).toEqual({
+          node: node.port,
+          from: before - 100,
+          to: to.slots + 100,
+        });
+      }
       const got = await Promise.all(
         topo.filter((n) => n.role === "master").map((n) => rawCommand(n, "GET {k1}a")),
       );
