@@ -1,8 +1,8 @@
 /** Small fixtures shared by the scenario tests: a silent logger and a minimal auth context. */
-import type { Logger } from "@authcache/core/adapter";
+import { silentLogger } from "@authcache/core";
 
-/** A logger that prints nothing. */
-export const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** A logger that prints nothing (core's own). */
+export const quiet = silentLogger;
 
 /** A valid, not-revoked auth context for `email`. */
 export const context = (email: string) => ({
