@@ -69,6 +69,11 @@ describe("benchmark scenarios (smoke size)", () => {
         row: `${row.case} [${row.backend}]`,
         misses: 0,
       });
+    // Every non-baseline row is paired per round with its raw read: latency and throughput.
+    for (const row of ours(r)) {
+      expect(typeof row.ratio).toBe("number");
+      expect(typeof col(row, "reads/s ÷ raw")).toBe("number");
+    }
   });
 
   test("cold miss: authcache runs the loader once per burst and answers everyone right", () => {

@@ -148,17 +148,6 @@ export const l2Hit: Scenario = {
           ];
           for (const [concurrency, p50s, p99s, ops, baseP50s, baseOps] of rows) {
             const v = median(p50s);
-            const paired = (xs: number[], bs: number[]): number | string => {
-              const r = xs.flatMap((x, i) => {
-                const b0 = bs[i];
-                return b0 !== undefined && b0 > 0 ? [x / b0] : [];
-              });
-              return r.length ? median(r) : "-";
-            };
-            const perRunRatios = p50s.flatMap((x, i) => {
-              const b0 = baseP50s[i];
-              return b0 !== undefined && b0 > 0 ? [x / b0] : [];
-            });
             b.add({
               case: s.name,
               backend: kind,
@@ -167,12 +156,12 @@ export const l2Hit: Scenario = {
               value: v,
               min: Math.min(...p50s),
               max: Math.max(...p50s),
-              ratio: perRunRatios.length ? median(perRunRatios) : undefined,
+              ratio: pairedMedian(p50s, baseP50s),
               cols: {
                 concurrency: concurrency === 1 ? "sequential" : `${concurrency}-way`,
                 "p99 µs": median(p99s),
                 "reads/s": median(ops),
-                "reads/s ÷ raw": paired(ops, baseOps),
+                "reads/s ÷ raw": pairedMedian(ops, baseOps) ?? "-",
                 "server cmds/read": concurrency === 1 && Number.isFinite(m.cmds) ? m.cmds : "-",
                 misses: m.misses,
               },
@@ -334,4 +323,14 @@ async function peerSubjects(ctx: Context): Promise<Subject[]> {
       },
     },
   ];
+}
+
+/** The median of the per-run ratios `xs[i] / bs[i]` (run i of a row against run i of its
+ *  baseline, taken in the same round), or undefined when no run has a baseline. */
+function pairedMedian(xs: readonly number[], bs: readonly number[]): number | undefined {
+  const r = xs.flatMap((x, i) => {
+    const b0 = bs[i];
+    return b0 !== undefined && b0 > 0 ? [x / b0] : [];
+  });
+  return r.length ? median(r) : undefined;
 }
